@@ -1,0 +1,72 @@
+"""Defaults of the one-stream ViT tracker family (OSTrack). Every key a yaml file may set is listed here."""
+
+DEFAULTS = {
+    "MODEL": {
+        "PRETRAIN_FILE": "",          # file in pretrained_models/ (MAE / DeiT / timm ViT weights); "" = random init
+        "BACKBONE": {
+            "TYPE": "vit",
+            "PATCH_SIZE": 16,
+            "EMBED_DIM": 768,
+            "DEPTH": 12,
+            "NUM_HEADS": 12,
+            "MLP_RATIO": 4.0,
+            "DROP_PATH_RATE": 0.1,
+            "CE_LOC": [],             # blocks that eliminate background search tokens (candidate elimination)
+            "CE_KEEP_RATIO": [],      # kept fraction of search tokens at each of those blocks
+        },
+        "HEAD": {
+            "TYPE": "CENTER",
+            "NUM_CHANNELS": 256,
+        },
+    },
+    "TRAIN": {
+        "LR": 4e-4,
+        "WEIGHT_DECAY": 1e-4,
+        "EPOCH": 300,
+        "BATCH_SIZE": 32,             # per process (GPU or CPU rank)
+        "NUM_WORKER": 8,
+        "BACKBONE_MULTIPLIER": 0.1,   # backbone LR = LR x this
+        "GIOU_WEIGHT": 2.0,
+        "L1_WEIGHT": 5.0,
+        "FOCAL_WEIGHT": 1.0,
+        "GRAD_CLIP_NORM": 0.1,
+        "AMP": False,
+        "SEED": 42,
+        "VAL_EPOCH_INTERVAL": 20,
+        "PRINT_INTERVAL": 50,
+        "CE_START_EPOCH": 20,
+        "CE_WARM_EPOCH": 80,
+        "SCHEDULER": {
+            "TYPE": "step",           # step | cosine
+            "DECAY_EPOCH": 240,
+            "DECAY_RATE": 0.1,
+            "WARMUP_EPOCHS": 0.0,
+        },
+    },
+    "DATA": {
+        "SAMPLER_MODE": "causal",
+        "MAX_SAMPLE_INTERVAL": 200,
+        "MEAN": [0.485, 0.456, 0.406],
+        "STD": [0.229, 0.224, 0.225],
+        "MAX_TEXT_LEN": 40,
+        "TRAIN": {
+            "DATASETS_NAME": ["LASOT", "GOT10K_train", "COCO17", "TRACKINGNET"],
+            "DATASETS_RATIO": [1, 1, 1, 1],
+            "SAMPLE_PER_EPOCH": 60000,
+        },
+        "VAL": {
+            "DATASETS_NAME": ["GOT10K_val"],
+            "DATASETS_RATIO": [1],
+            "SAMPLE_PER_EPOCH": 10000,
+        },
+        "SEARCH": {"SIZE": 256, "FACTOR": 4.0, "CENTER_JITTER": 3.0, "SCALE_JITTER": 0.25, "NUMBER": 1},
+        "TEMPLATE": {"SIZE": 128, "FACTOR": 2.0, "CENTER_JITTER": 0.0, "SCALE_JITTER": 0.0, "NUMBER": 1},
+    },
+    "TEST": {
+        "TEMPLATE_FACTOR": 2.0,
+        "TEMPLATE_SIZE": 128,
+        "SEARCH_FACTOR": 4.0,
+        "SEARCH_SIZE": 256,
+        "EPOCH": 300,
+    },
+}

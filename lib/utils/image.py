@@ -1,0 +1,74 @@
+"""Image decoding: jpeg4py (libjpeg-turbo) when it works here, else OpenCV; RGB uint8 arrays either way.
+
+The decoder is chosen once per process and logged once. A missing or undecodable image raises an error naming it.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+_decoder: str | None = None
+
+
+def _choose_decoder() -> str:
+    """'jpeg4py' if it imports and decodes a tiny JPEG here (it needs the libturbojpeg shared library)."""
+    global _decoder
+    if _decoder is None:
+        _decoder = "opencv"
+        try:
+            import jpeg4py
+            ok, probe = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))
+            jpeg4py.JPEG(np.frombuffer(probe.tobytes(), np.uint8)).decode()
+            _decoder = "jpeg4py"
+        except (ImportError, OSError, RuntimeError, AttributeError) as err:
+            log.info("jpeg4py unavailable (%s); decoding images with OpenCV", err)
+        log.info("image decoder: %s", _decoder)
+    return _decoder
+
+
+def set_decoder(name: str) -> None:
+    """Force 'jpeg4py' or 'opencv' (benchmarks compare the two)."""
+    global _decoder
+    if name not in ("jpeg4py", "opencv"):
+        raise ValueError(f"unknown image decoder {name!r}; use 'jpeg4py' or 'opencv'")
+    _decoder = name
+
+
+def decoder() -> str:
+    return _choose_decoder()
+
+
+def _is_jpeg(data: bytes) -> bool:
+    return data[:3] == b"\xff\xd8\xff"
+
+
+def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Encoded image bytes -> HxWx3 RGB uint8. ``name`` is only used in error messages."""
+    buf = np.frombuffer(data, np.uint8)
+    if _is_jpeg(data) and _choose_decoder() == "jpeg4py":
+        import jpeg4py
+        try:
+            img = jpeg4py.JPEG(buf).decode()
+        except Exception as err:  # jpeg4py raises bare Exception subclasses on corrupt data
+            raise IOError(f"corrupt or unreadable image: {name} ({err})") from err
+        if img.ndim == 2:
+            img = np.stack([img] * 3, axis=-1)
+        return img
+    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if img is None:
+        raise IOError(f"corrupt or unreadable image: {name}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def imread_rgb(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB uint8; a missing or corrupt file is an error naming it."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image not found: {path}") from None
+    return decode_image(data, str(path))
