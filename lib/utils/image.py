@@ -51,9 +51,15 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     buf = np.frombuffer(data, np.uint8)
     if _is_jpeg(data) and _choose_decoder() == "jpeg4py":
         import jpeg4py
+        jpeg = jpeg4py.JPEG(buf)
         try:
-            img = jpeg4py.JPEG(buf).decode()
+            img = jpeg.decode()
         except Exception as err:  # jpeg4py raises bare Exception subclasses on corrupt data
+            # jpeg4py pools its TurboJPEG handles; one that failed stays broken and would fail every later
+            # decode in this process, so destroy it instead of letting it return to the pool
+            if jpeg.decompressor is not None:
+                jpeg.decompressor.release()
+                jpeg.decompressor = None
             raise IOError(f"corrupt or unreadable image: {name} ({err})") from err
         if img.ndim == 2:
             img = np.stack([img] * 3, axis=-1)

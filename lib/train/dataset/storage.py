@@ -49,6 +49,27 @@ class FolderStorage:
         return decode_image(self.read_bytes(rel), self.describe(rel))
 
 
+# py-lmdb allows one open environment per path and process, and a forked child (a DataLoader worker) inherits the
+# parent's, so environments are shared per process; a new process closes the inherited ones (this does not affect
+# the parent) before opening its own.
+_environments: dict[str, object] = {}
+_environments_pid: int | None = None
+
+
+def _open_environment(path: Path):
+    global _environments_pid
+    if _environments_pid != os.getpid():
+        for env in _environments.values():
+            env.close()
+        _environments.clear()
+        _environments_pid = os.getpid()
+    key = str(path.resolve())
+    if key not in _environments:
+        import lmdb
+        _environments[key] = lmdb.open(key, readonly=True, lock=False, readahead=False, meminit=False)
+    return _environments[key]
+
+
 class LmdbStorage:
     """Read-only view of an LMDB packed by ``tracking/build_lmdb.py``; opened lazily in each process."""
 
@@ -64,8 +85,7 @@ class LmdbStorage:
 
     def _txn_get(self, key: str) -> bytes | None:
         if self._env is None or self._pid != os.getpid():
-            import lmdb
-            self._env = lmdb.open(str(self.root), readonly=True, lock=False, readahead=False, meminit=False)
+            self._env = _open_environment(self.root)
             self._pid = os.getpid()
         with self._env.begin(buffers=False) as txn:
             return txn.get(key.encode("utf-8"))
