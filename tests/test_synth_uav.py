@@ -1,0 +1,176 @@
+"""SynthUAV generator: on-disk format, determinism, resume, night twin, worker independence."""
+from __future__ import annotations
+
+import json
+import re
+import runpy
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from lib.synth import GenerationMismatchError, generate_split, make_montage
+from lib.synth.constants import ABSENT_MAX_VISIBLE, FRAME_H, FRAME_W, GENERATOR_VERSION, SEQUENCE_LENGTHS
+from lib.synth.scene import build_scene
+
+PROJECT = Path(__file__).resolve().parents[1]
+ANNOTATION_FILES = ("groundtruth_rect.txt", "absent.txt", "attributes.txt", "language.txt")
+NUM = 3  # sequences per generated split in these tests: small, the whole file runs in seconds
+
+
+def _all_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def day_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("synth_day")
+    generate_split(root, "train", num=NUM, seed=0, workers=1, progress=False)
+    generate_split(root, "test", num=2, seed=0, workers=1, progress=False)
+    return root
+
+
+def _check_sequence(seq: Path, split: str, seed: int, index: int) -> None:
+    frames = sorted((seq / "img").iterdir())
+    n = len(frames)
+    lo, hi = SEQUENCE_LENGTHS[split]
+    assert lo <= n <= hi, f"{seq}: {n} frames"
+    assert [f.name for f in frames] == [f"{i:06d}.jpg" for i in range(1, n + 1)]
+    img = cv2.imread(str(frames[0]))
+    assert img is not None and img.shape == (FRAME_H, FRAME_W, 3)
+
+    gt_lines = (seq / "groundtruth_rect.txt").read_text().splitlines()
+    absent_lines = (seq / "absent.txt").read_text().splitlines()
+    assert len(gt_lines) == n and len(absent_lines) == n
+    assert set(absent_lines) <= {"0", "1"}
+    for t, (line, flag) in enumerate(zip(gt_lines, absent_lines)):
+        if flag == "1":
+            assert line == "0,0,0,0", f"{seq} frame {t + 1}: absent but box {line}"
+            continue
+        parts = line.split(",")
+        assert len(parts) == 4 and all(re.fullmatch(r"\d+(\.\d{1,2})?", p) for p in parts), line
+        x, y, w, h = map(float, parts)
+        assert w > 0 and h > 0, f"{seq} frame {t + 1}: {line}"
+        assert x >= 0 and y >= 0 and x + w <= FRAME_W + 1e-6 and y + h <= FRAME_H + 1e-6, line
+    assert absent_lines[0] == "0", "target must be visible in frame 1"
+
+    attrs = (seq / "attributes.txt").read_text().strip().split(",")
+    assert len(attrs) == 17 and all(re.fullmatch(r"\d", a) for a in attrs)
+    values = [int(a) for a in attrs]
+    assert all(v in (0, 1) for v in values[:14]) and all(v in (0, 1, 2) for v in values[14:])
+    assert values[6] == values[8] == values[13] == 0  # never simulated
+
+    sentence = (seq / "language.txt").read_text()
+    assert sentence.strip() and not sentence.endswith("\n") and "\n" not in sentence
+    scene, _ = build_scene(seed, split, index)
+    assert re.search(rf"\b{scene.target.colour_name}\b", sentence), sentence
+
+
+def test_format(day_root):
+    for split, num in (("train", NUM), ("test", 2)):
+        folder = day_root / split
+        names = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        assert names == [f"synth_{split}_{i:04d}" for i in range(num)]
+        for i, name in enumerate(names):
+            _check_sequence(folder / name, split, 0, i)
+        record = json.loads((folder / "generation.json").read_text())
+        assert record["seed"] == 0 and record["version"] == GENERATOR_VERSION
+        assert record["frame_size"] == [FRAME_W, FRAME_H] and record["night"] is False
+
+
+def test_absent_frames_follow_visibility():
+    """Absent exactly when too little of the target is seen; frame 1 always fully visible."""
+    seen_absent = seen_partial = False
+    for index in range(8):
+        scene, ann = build_scene(0, "test", index)
+        assert ann.visible[0] == 1.0 and not ann.absent[0]
+        assert np.all(ann.absent[ann.visible < ABSENT_MAX_VISIBLE])
+        present = ~ann.absent
+        assert np.all(ann.boxes[present, 2:] > 0) and np.all(ann.boxes[ann.absent] == 0)
+        seen_absent |= bool(ann.absent.any())
+        seen_partial |= bool(np.any(present & (ann.occluded > 0.2)))
+    assert seen_absent and seen_partial, "the test split should contain occlusion / absence"
+
+
+def test_deterministic_and_independent_of_workers(day_root, tmp_path):
+    again, pooled = tmp_path / "again", tmp_path / "pooled"
+    generate_split(again, "train", num=NUM, seed=0, workers=1, progress=False)
+    generate_split(pooled, "train", num=NUM, seed=0, workers=2, progress=False)
+    reference = _all_files(day_root / "train")
+    assert len(reference) > NUM * 50
+    assert _all_files(again / "train") == reference
+    assert _all_files(pooled / "train") == reference
+
+
+def test_other_seed_gives_other_data(day_root, tmp_path):
+    generate_split(tmp_path, "train", num=1, seed=1, workers=1, progress=False)
+    seq = "synth_train_0000/img/000001.jpg"
+    assert (tmp_path / "train" / seq).read_bytes() != (day_root / "train" / seq).read_bytes()
+
+
+def test_resume_skips_complete_and_cleans_stale(tmp_path):
+    folder = tmp_path / "train"
+    generate_split(tmp_path, "train", num=2, seed=0, workers=1, progress=False)
+    stamps = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    stale = folder / ".tmp_synth_train_0002"
+    (stale / "img").mkdir(parents=True)
+    (stale / "img" / "junk.jpg").write_bytes(b"half-written")
+    other_stale = folder / ".tmp_synth_train_0007"
+    other_stale.mkdir()
+
+    names = generate_split(tmp_path, "train", num=3, seed=0, workers=1, progress=False)
+    assert names == [f"synth_train_{i:04d}" for i in range(3)]
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # complete sequences were not rewritten
+    assert not list(folder.glob(".tmp_*"))
+    assert not (folder / "synth_train_0002" / "img" / "junk.jpg").exists()
+    _check_sequence(folder / "synth_train_0002", "train", 0, 2)
+
+    with pytest.raises(GenerationMismatchError, match=re.escape(str(folder))):
+        generate_split(tmp_path, "train", num=3, seed=1, workers=1, progress=False)
+
+
+def test_incomplete_sequence_folder_is_reported(tmp_path):
+    generate_split(tmp_path, "train", num=1, seed=0, workers=1, progress=False)
+    seq = tmp_path / "train" / "synth_train_0000"
+    (seq / "language.txt").unlink()
+    with pytest.raises(RuntimeError, match="synth_train_0000"):
+        generate_split(tmp_path, "train", num=1, seed=0, workers=1, progress=False)
+
+
+def test_night_twin(day_root):
+    generate_split(day_root, "train", num=2, seed=0, night=True, workers=1, progress=False)
+    for i in range(2):
+        name = f"synth_train_{i:04d}"
+        day, night = day_root / "train" / name, day_root / "train_night" / name
+        for f in ANNOTATION_FILES:
+            assert (day / f).read_bytes() == (night / f).read_bytes(), f"{name}/{f}"
+        day_imgs, night_imgs = sorted((day / "img").iterdir()), sorted((night / "img").iterdir())
+        assert [p.name for p in day_imgs] == [p.name for p in night_imgs]
+        for k in (0, len(day_imgs) // 2):
+            day_mean = cv2.imread(str(day_imgs[k])).mean()
+            night_mean = cv2.imread(str(night_imgs[k])).mean()
+            assert night_mean < 0.45 * day_mean, (name, k, day_mean, night_mean)
+    assert json.loads((day_root / "train_night" / "generation.json").read_text())["night"] is True
+
+
+def test_night_twin_must_match_day_seed(day_root):
+    with pytest.raises(GenerationMismatchError, match="seed"):
+        generate_split(day_root, "test", num=1, seed=5, night=True, workers=1, progress=False)
+
+
+def test_montage(day_root, tmp_path):
+    out = make_montage(day_root, tmp_path / "montage.png", splits=("train", "test"), n=3)
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[1] > 2 * FRAME_W and img.shape[0] > FRAME_H
+
+
+def test_cli(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("TRACKING_DATA_SYNTH_UAV", raising=False)
+    monkeypatch.setenv("TRACKING_DATA_ROOT", str(tmp_path))  # restored after the test; the CLI exports it
+    cli = runpy.run_path(str(PROJECT / "tracking" / "make_synthetic.py"), run_name="make_synthetic")
+    cli["main"](["--split", "train", "--num", "1", "--data_root", str(tmp_path), "--workers", "1",
+                 "--no_progress"])
+    out = capsys.readouterr().out
+    assert "1 sequences" in out and str(tmp_path / "synth_uav") in out
+    assert (tmp_path / "synth_uav" / "train" / "synth_train_0000" / "groundtruth_rect.txt").is_file()

@@ -1,0 +1,80 @@
+"""Generate the SynthUAV benchmark (procedural aerial tracking sequences in the WebUAV-3M layout).
+
+    python tracking/make_synthetic.py --split test                # default count, day
+    python tracking/make_synthetic.py --split train --num 200 --seed 0 [--night]
+    python tracking/make_synthetic.py --split all --montage docs/synth_montage.png
+
+The output root is the 'synth_uav' dataset root (<data_root>/synth_uav unless TRACKING_DATA_SYNTH_UAV says
+otherwise). Complete sequences are skipped, so an interrupted run can simply be restarted.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from lib import paths
+from lib.synth import DEFAULT_COUNTS, SPLITS, GenerationMismatchError, generate_split, make_montage, split_dir
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default="test", choices=[*SPLITS, "all"],
+                        help="split to write; 'all' = train, val and test, each by day and by night")
+    parser.add_argument("--num", type=int, default=None,
+                        help=f"sequences per split (default: {DEFAULT_COUNTS})")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--night", action="store_true", help="write the night twin <split>_night instead")
+    parser.add_argument("--data_root", default=None, help="data root (else TRACKING_DATA_ROOT, else <project>/data)")
+    parser.add_argument("--workers", type=int, default=2, help="generator processes")
+    parser.add_argument("--montage", default=None, metavar="PNG",
+                        help="also save first frames with boxes and sentences of the written split(s)")
+    parser.add_argument("--no_progress", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def _count(folder: Path, names: list[str]) -> tuple[int, int]:
+    """(frames, absent frames) of the named sequences, from their absent.txt."""
+    frames = absent = 0
+    for name in names:
+        flags = (folder / name / "absent.txt").read_text().split()
+        frames += len(flags)
+        absent += sum(flag == "1" for flag in flags)
+    return frames, absent
+
+
+def _montage_splits(root: Path, written: list[str]) -> list[str]:
+    """The test split (else the first written one) with its day/night twin, as far as they are on disk."""
+    base = "test" if any(w.startswith("test") for w in written) else written[0].removesuffix("_night")
+    return [s for s in (base, base + "_night") if (root / s).is_dir()]
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    paths.apply_cli_roots(args.data_root)
+    root = paths.dataset_root("synth_uav", must_exist=False)
+    jobs = [(s, n) for s in SPLITS for n in (False, True)] if args.split == "all" else [(args.split, args.night)]
+    start = time.perf_counter()
+    total_seqs = total_frames = total_absent = 0
+    written = []
+    for split, night in jobs:
+        try:
+            names = generate_split(root, split, num=args.num, seed=args.seed, night=night, workers=args.workers,
+                                   progress=not args.no_progress)
+        except GenerationMismatchError as err:  # a user error, not a crash: no traceback
+            raise SystemExit(f"make_synthetic: {err}") from err
+        folder = split_dir(root, split, night)
+        frames, absent = _count(folder, names)
+        print(f"{folder.name:>12}: {len(names)} sequences, {frames} frames, {absent} absent frames")
+        total_seqs, total_frames, total_absent = total_seqs + len(names), total_frames + frames, total_absent + absent
+        written.append(folder.name)
+    seconds = time.perf_counter() - start
+    print(f"SynthUAV: {total_seqs} sequences, {total_frames} frames, {total_absent} absent frames, "
+          f"{seconds:.1f} s, root {root}")
+    if args.montage:
+        out = make_montage(root, args.montage, splits=_montage_splits(root, written))
+        print(f"montage: {out}")
+
+
+if __name__ == "__main__":
+    main()
