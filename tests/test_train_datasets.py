@@ -267,15 +267,37 @@ def test_synth_uav_generates_a_missing_split(tmp_path, monkeypatch, train_datase
     def fake_generate_split(root, split, num=None, seed=0, night=False, workers=2):
         calls.append((Path(root), split, night))
         folder = f"{split}_night" if night else split
-        train_dataset_writers.make_webuav(Path(root) / folder, names=("gen_000",), n=2)
+        train_dataset_writers.make_webuav(Path(root) / folder, names=("synth_000",), n=2)
+        (Path(root) / folder / "generation.json").write_text('{"seed": 0}')
 
-    monkeypatch.setitem(sys.modules, "lib.synth", types.SimpleNamespace(generate_split=fake_generate_split))
+    monkeypatch.setitem(sys.modules, "lib.synth", fake_synth_module(fake_generate_split, counts={"train": 1}))
     monkeypatch.setenv("TRACKING_DATA_SYNTH_UAV", str(tmp_path / "synth"))
     ds = SynthUAV(split="train", night=True)  # root from the resolver, folder not there yet
     assert calls == [(tmp_path / "synth", "train", True)]
-    assert ds.sequence_list == ["gen_000"] and len(ds.sequence(0).frames) == 2
+    assert ds.sequence_list == ["synth_000"] and len(ds.sequence(0).frames) == 2
     SynthUAV(split="train", night=True)
     assert len(calls) == 1  # present now: not generated again
+
+
+def fake_synth_module(generate_split, counts):
+    return types.SimpleNamespace(generate_split=generate_split, DEFAULT_COUNTS=counts,
+                                 GENERATION_FILE="generation.json")
+
+
+def test_synth_uav_completes_a_split_an_interrupted_run_left(tmp_path, monkeypatch, train_dataset_writers):
+    calls = []
+
+    def fake_generate_split(root, split, num=None, seed=0, night=False, workers=2):
+        calls.append((split, seed))
+        train_dataset_writers.make_webuav(Path(root) / split, names=("synth_000", "synth_001"), n=2)
+
+    train_dataset_writers.make_webuav(tmp_path / "val", names=("synth_000",), n=2)
+    (tmp_path / "val" / "generation.json").write_text('{"seed": 7}')
+    monkeypatch.setitem(sys.modules, "lib.synth", fake_synth_module(fake_generate_split, counts={"val": 2}))
+    assert SynthUAV(tmp_path, split="val").sequence_list == ["synth_000", "synth_001"]
+    assert calls == [("val", 7)]  # completed with the seed the folder records
+    SynthUAV(tmp_path, split="val")
+    assert len(calls) == 1
 
 
 def test_synth_uav_concurrent_constructions_generate_once(tmp_path, monkeypatch, train_dataset_writers):
@@ -284,10 +306,11 @@ def test_synth_uav_concurrent_constructions_generate_once(tmp_path, monkeypatch,
     def slow_generate_split(root, split, num=None, seed=0, night=False, workers=2):
         calls.append(split)
         (Path(root) / split).mkdir(parents=True)  # the real generator makes the folder first, then fills it
+        (Path(root) / split / "generation.json").write_text('{"seed": 0}')
         time.sleep(0.3)
-        train_dataset_writers.make_webuav(Path(root) / split, names=("gen_000", "gen_001"), n=2)
+        train_dataset_writers.make_webuav(Path(root) / split, names=("synth_000", "synth_001"), n=2)
 
-    monkeypatch.setitem(sys.modules, "lib.synth", types.SimpleNamespace(generate_split=slow_generate_split))
+    monkeypatch.setitem(sys.modules, "lib.synth", fake_synth_module(slow_generate_split, counts={"val": 2}))
     results = []
     threads = [threading.Thread(target=lambda: results.append(SynthUAV(tmp_path, split="val").sequence_list))
                for _ in range(2)]
@@ -297,7 +320,7 @@ def test_synth_uav_concurrent_constructions_generate_once(tmp_path, monkeypatch,
     for thread in threads:
         thread.join()
     assert calls == ["val"]
-    assert results == [["gen_000", "gen_001"]] * 2  # the waiting one saw the finished split
+    assert results == [["synth_000", "synth_001"]] * 2  # the waiting one saw the finished split
 
 
 # --- OTB99-LANG ------------------------------------------------------------------------------------------------------
