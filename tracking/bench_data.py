@@ -33,6 +33,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--feat_stride", type=int, default=16)
     parser.add_argument("--no_text", action="store_true", help="skip tokenising the sentences")
     parser.add_argument("--decode_images", type=int, default=300, help="frames decoded per decoder")
+    parser.add_argument("--decode_folder", default=None,
+                        help="also time decoding the JPEGs of this folder (e.g. real 1080p UAV frames)")
     parser.add_argument("--split", default="train")
     parser.add_argument("--data_root", default=None, help="folder holding synth_uav/ (default: the resolver's)")
     return parser.parse_args()
@@ -121,10 +123,17 @@ def main() -> None:
         print(f"(workers=0 also collates in the main process, with {torch.get_num_threads()} torch threads: on a busy "
               f"machine torch.stack's thread hand-offs dominate there; workers use 1 thread)")
 
-    frames = encoded_frames(dataset, args.decode_images)
+    print_decoder_table(f"{args.decode_images} SynthUAV frames", encoded_frames(dataset, args.decode_images))
+    if args.decode_folder:
+        files = sorted(Path(args.decode_folder).glob("*.jpg"))[: args.decode_images]
+        if not files:
+            raise SystemExit(f"bench_data: no .jpg files in {args.decode_folder}")
+        print_decoder_table(f"{len(files)} frames of {args.decode_folder}", [(str(f), f.read_bytes()) for f in files])
+
+
+def print_decoder_table(what: str, frames: list[tuple[str, bytes]]) -> None:
     default_decoder = image_io.decoder()
-    print(f"\nJPEG decoding ({len(frames)} SynthUAV frames, best of {DECODE_REPEATS} passes, one process; "
-          f"default here: {default_decoder})")
+    print(f"\nJPEG decoding ({what}, best of {DECODE_REPEATS} passes, one process; default here: {default_decoder})")
     print(f"{'decoder':>8} {'images/s':>9} {'Mpixel/s':>9}")
     for name in ("jpeg4py", "opencv"):
         r = bench_decoder(name, frames)
