@@ -130,5 +130,5 @@ def test_target_outside_crop_and_tiny_crop_are_rejected():
 def test_invalid_boxes_never_reach_processing(bad):
     pair = make_pair()
     pair["search_anno"] = [torch.tensor(bad)]
-    with pytest.raises(AssertionError, match="search box 0"):
+    with pytest.raises(ValueError, match="search box 0"):
         TrackingProcessing(**TINY)(pair, np.random.default_rng(0))

@@ -14,7 +14,7 @@ import torch
 
 from lib.train.data.transforms import PairAugmentation, PairRoll, flip_box, normalize_image, swap_left_right, \
     to_grayscale
-from lib.utils.crop import MIN_CROP_SIDE, crop_square
+from lib.utils.crop import MIN_CROP_SIDE, check_box, crop_square
 from lib.utils.heatmap import gaussian_heatmap
 
 if TYPE_CHECKING:
@@ -31,14 +31,6 @@ def _per_mode(value, name: str) -> dict:
             raise ValueError(f"{name} needs values for {missing}, got {value}")
         return {m: value[m] for m in MODES}
     return {m: value for m in MODES}
-
-
-def _check_sampled_box(box: torch.Tensor, mode: str, index: int) -> tuple[float, float, float, float]:
-    values = tuple(float(v) for v in torch.as_tensor(box).reshape(-1).tolist())
-    if len(values) != 4 or not all(math.isfinite(v) for v in values) or values[2] <= 0 or values[3] <= 0:
-        raise AssertionError(f"{mode} box {index} is {values}: the sampler must only pass visible frames with "
-                             f"finite, positive-size boxes")
-    return values  # type: ignore[return-value]
 
 
 class TrackingProcessing:
@@ -78,7 +70,8 @@ class TrackingProcessing:
         size = int(self.output_sz[mode])
         tensors, masks, norm_boxes = [], [], []
         for i, (image, box) in enumerate(zip(images, boxes)):
-            box = _check_sampled_box(box, mode, i)
+            # the sampler passes only visible frames: a NaN or empty box here is a bug upstream
+            box = check_box(box, f"{mode} box {i} (visible frames must have finite, positive-size boxes)")
             cx, cy, side = self._jitter(box, mode, rng)
             if not side >= MIN_CROP_SIDE:
                 return None
