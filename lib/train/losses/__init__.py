@@ -1,0 +1,4 @@
+from lib.train.losses.box import giou_l1_losses
+from lib.train.losses.focal import focal_loss_with_logits
+
+__all__ = ["focal_loss_with_logits", "giou_l1_losses"]

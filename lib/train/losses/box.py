@@ -1,0 +1,14 @@
+"""GIoU and L1 losses on normalised boxes, plus the mean IoU for logging."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lib.utils.box_ops import iou_and_giou
+
+
+def giou_l1_losses(pred_xyxy: torch.Tensor, gt_xyxy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(GIoU loss, L1 loss, mean IoU) over paired boxes (N, 4), all computed in fp32."""
+    pred_xyxy, gt_xyxy = pred_xyxy.float(), gt_xyxy.float()
+    iou, giou = iou_and_giou(pred_xyxy, gt_xyxy)
+    return (1 - giou).mean(), F.l1_loss(pred_xyxy, gt_xyxy), iou.detach().mean()
