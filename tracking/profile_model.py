@@ -1,0 +1,280 @@
+"""Parameters, FLOPs, batch-1 latency and how far that latency is from the machine's matmul floor.
+
+    python tracking/profile_model.py --script ostrack --config vitb_256_mae_ce_32x4_ep300
+    python tracking/profile_model.py --script ostrack --config vitb_256_mae_ce_32x4_ep300 --backbone_only \\
+        --set MODEL.BACKBONE.CE_LOC=[] MODEL.BACKBONE.CE_KEEP_RATIO=[] --json
+
+* FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over one batch-1 inference forward at the config's TEST
+  sizes (a multiply-add is 2 FLOPs; attention matmuls are counted, SDPA included).
+* latency: median of ``--repeats`` timed forwards under ``torch.inference_mode`` in eval mode, after warm-up.
+* matmul ceiling: the best fp32 GFLOP/s of plain ``torch.mm`` over GEMMs shaped like the model's
+  ((N x C) @ (C x 3C), (N x C) @ (C x 4C), (N x 4C) @ (4C x C), N = template + search tokens) and a 2048^3
+  square one, timed interleaved with the forwards so both see the same machine load.
+* floor = FLOPs / ceiling; "x of floor" = latency / floor.
+* paired ratio: median over the repeats of (that forward's latency) / (FLOPs / best GEMM rate of the GEMMs timed
+  right after it): less sensitive to the machine changing speed during the run than median vs best-of-run.
+
+The machine may be shared: the CPU share other processes used and the hypervisor stole during timing is reported;
+compare figures only from quiet runs, or as ratios inside one run. Pretrained weights are not loaded (they change
+neither FLOPs nor speed). ``--backbone_only`` builds ``OneStreamViT`` from the config alone, at the TEST sizes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a plain checkout as well
+
+import torch  # noqa: E402
+import yaml  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from lib.config import load_config, merge_yaml  # noqa: E402
+from lib.models.backbones import OneStreamViT  # noqa: E402  (also registers the CPU SDPA / packed-linear FLOPs)
+from lib.models.layers.linear import set_packed_linear  # noqa: E402
+
+SQUARE_GEMM = 2048
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--script", required=True, help="config family, e.g. ostrack")
+    parser.add_argument("--config", default=None, help="experiments/<script>/<config>.yaml (default: family defaults)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides as yaml values, e.g. MODEL.BACKBONE.DEPTH=4 MODEL.BACKBONE.CE_LOC=[]")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    parser.add_argument("--backbone_only", action="store_true", help="profile OneStreamViT alone (no head)")
+    parser.add_argument("--repeats", type=int, default=20, help="timed forwards (median reported)")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--no_packed_linear", action="store_true",
+                        help="disable the MKL-prepacked inference path of lib.models.layers.Linear")
+    parser.add_argument("--trace", action="store_true", help="also print a torch.profiler table of the forward")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    return parser.parse_args(argv)
+
+
+# -- model ------------------------------------------------------------------------------------------------------------
+def config_with_overrides(script: str, config: str | None, overrides: list[str]):
+    cfg = load_config(script, config)
+    if overrides:
+        tree: dict = {}
+        for item in overrides:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise SystemExit(f"--set {item!r}: expected KEY=VALUE")
+            node = tree
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = yaml.safe_load(value)
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="profile_set_") as handle:
+            yaml.safe_dump(tree, handle)
+            handle.flush()
+            merge_yaml(cfg, handle.name)  # strict: unknown keys and wrong types are errors
+    return cfg
+
+
+def backbone_from_config(cfg) -> OneStreamViT:
+    bb = cfg.MODEL.BACKBONE
+    return OneStreamViT(template_size=cfg.TEST.TEMPLATE_SIZE, search_size=cfg.TEST.SEARCH_SIZE,
+                        patch_size=bb.PATCH_SIZE, embed_dim=bb.EMBED_DIM, depth=bb.DEPTH, num_heads=bb.NUM_HEADS,
+                        mlp_ratio=bb.MLP_RATIO, drop_path_rate=bb.DROP_PATH_RATE, ce_loc=tuple(bb.CE_LOC),
+                        ce_keep_ratio=tuple(bb.CE_KEEP_RATIO))
+
+
+def build_model(cfg, backbone_only: bool) -> nn.Module:
+    if backbone_only:
+        return backbone_from_config(cfg)
+    from lib.models import build_network
+    cfg.MODEL.PRETRAIN_FILE = ""  # weights change neither FLOPs nor speed; do not require the file
+    return build_network(cfg)
+
+
+def tensors_in(output) -> Iterator[torch.Tensor]:
+    if isinstance(output, torch.Tensor):
+        yield output
+    elif isinstance(output, dict):
+        for value in output.values():
+            yield from tensors_in(value)
+    elif isinstance(output, (list, tuple)):
+        for value in output:
+            yield from tensors_in(value)
+
+
+# -- measurements -----------------------------------------------------------------------------------------------------
+def count_params(model: nn.Module, inputs: tuple) -> tuple[int, int]:
+    """(all parameters, parameters an eval-mode forward reaches: those autograd gives a gradient)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    total = sum(p.numel() for p in model.parameters())
+    model.eval()
+    with torch.enable_grad():
+        outputs = [t for t in tensors_in(model(*inputs)) if t.requires_grad and t.is_floating_point()]
+        if not outputs:
+            return total, 0
+        loss = sum(t.float().sum() for t in outputs)
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+    reached = sum(p.numel() for p, g in zip(params, grads) if g is not None)
+    return total, reached + sum(p.numel() for p in model.parameters() if not p.requires_grad)
+
+
+def count_flops(model: nn.Module, inputs: tuple) -> tuple[int, dict[str, int]]:
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        model(*inputs)
+    by_op = {str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()}
+    return int(counter.get_total_flops()), by_op
+
+
+def gemm_shapes(num_tokens: int, dim: int) -> list[tuple[int, int, int]]:
+    return [(num_tokens, dim, 3 * dim), (num_tokens, dim, 4 * dim), (num_tokens, 4 * dim, dim),
+            (SQUARE_GEMM, SQUARE_GEMM, SQUARE_GEMM)]
+
+
+class MachineLoad:
+    """CPU the hypervisor stole and CPU other processes used while timing (shares of all cores), from /proc/stat.
+
+    Both distort latency (two threads wait on each other when either is descheduled), so runs with either above a
+    few percent are not comparable. None where /proc/stat does not exist.
+    """
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float, float] | None:
+        try:
+            fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        except OSError:
+            return None
+        tick = os.sysconf("SC_CLK_TCK")
+        user, nice, system, idle, iowait, irq, softirq, steal = fields + [0] * (8 - len(fields))
+        busy = (user + nice + system + irq + softirq) / tick
+        own = sum(os.times()[:2])  # this process (all its threads), seconds
+        return busy, steal / tick, sum(fields) / tick, own
+
+    def stop(self) -> dict[str, float] | None:
+        end = self._sample()
+        if self.start is None or end is None or end[2] <= self.start[2]:
+            return None
+        total = end[2] - self.start[2]
+        others = (end[0] - self.start[0]) - (end[3] - self.start[3])
+        return {"steal": (end[1] - self.start[1]) / total, "other_processes": max(0.0, others / total)}
+
+
+def timed(fn: Callable[[], object], sync: Callable[[], None]) -> float:
+    sync()
+    start = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - start
+
+
+def measure(model: nn.Module, inputs: tuple, shapes: list[tuple[int, int, int]], device: torch.device,
+            repeats: int, warmup: int) -> dict:
+    """Forward latencies and GEMM rates, interleaved: forward, then one trial of every GEMM shape, repeatedly."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    gemms = []
+    for m, k, n in shapes:
+        a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
+        out = torch.empty(m, n, device=device)
+        gemms.append(((m, k, n), lambda a=a, b=b, out=out: torch.mm(a, b, out=out)))
+    best_rate = {shape: 0.0 for shape, _ in gemms}
+    latencies, round_rates = [], []
+    model.eval()
+    with torch.inference_mode():
+        for _ in range(warmup):
+            model(*inputs)
+        for _, gemm in gemms:
+            gemm()
+        load = MachineLoad()
+        for _ in range(repeats):
+            latencies.append(timed(lambda: model(*inputs), sync))
+            rates = {(m, k, n): 2 * m * k * n / timed(gemm, sync) / 1e9 for (m, k, n), gemm in gemms}
+            round_rates.append(max(rates.values()))
+            for shape, rate in rates.items():
+                best_rate[shape] = max(best_rate[shape], rate)
+        machine = load.stop()
+    return {"latencies": latencies, "round_gflops": round_rates, "gemm_gflops": best_rate, "machine": machine}
+
+
+def trace(model: nn.Module, inputs: tuple, rows: int = 15) -> str:
+    from torch.profiler import profile
+    with torch.inference_mode():
+        model(*inputs)
+        with profile() as prof:
+            for _ in range(3):
+                model(*inputs)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.no_packed_linear:
+        set_packed_linear(False)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device here")
+    cfg = config_with_overrides(args.script, args.config, args.set)
+    model = build_model(cfg, args.backbone_only).to(device)
+    torch.manual_seed(0)
+    tz, ts = cfg.TEST.TEMPLATE_SIZE, cfg.TEST.SEARCH_SIZE
+    inputs = (torch.randn(1, 3, tz, tz, device=device), torch.randn(1, 3, ts, ts, device=device))
+    patch, dim = cfg.MODEL.BACKBONE.PATCH_SIZE, cfg.MODEL.BACKBONE.EMBED_DIM
+    num_tokens = (tz // patch) ** 2 + (ts // patch) ** 2
+
+    params, params_inference = count_params(model, inputs)
+    flops, flops_by_op = count_flops(model, inputs)
+    shapes = gemm_shapes(num_tokens, dim)
+    timing = measure(model, inputs, shapes, device, args.repeats, args.warmup)
+    latency = statistics.median(timing["latencies"])
+    ceiling = max(timing["gemm_gflops"].values())
+    floor = flops / (ceiling * 1e9)
+    paired = statistics.median(t * r * 1e9 / flops for t, r in zip(timing["latencies"], timing["round_gflops"]))
+
+    what = "backbone (OneStreamViT)" if args.backbone_only else type(model).__name__
+    bb = cfg.MODEL.BACKBONE
+    ce = f"CE at {list(bb.CE_LOC)} keep {list(bb.CE_KEEP_RATIO)}" if bb.CE_LOC else "no CE"
+    print(f"model: {what}, {args.script}/{args.config or '(defaults)'}, embed {dim} depth {bb.DEPTH} heads "
+          f"{bb.NUM_HEADS}, template {tz} / search {ts} ({num_tokens} tokens), {ce}")
+    print(f"device {device.type}, {args.threads} threads, packed linear "
+          f"{'off' if args.no_packed_linear else 'on (where available)'}")
+    print(f"parameters: {params:,} total, {params_inference:,} used at inference")
+    print(f"FLOPs (batch 1): {flops / 1e9:.3f} G  " +
+          ", ".join(f"{op} {n / 1e9:.3f}" for op, n in sorted(flops_by_op.items(), key=lambda kv: -kv[1])))
+    lat_ms = [t * 1e3 for t in timing["latencies"]]
+    print(f"latency (batch 1, median of {args.repeats}): {latency * 1e3:.2f} ms  (min {min(lat_ms):.2f}, "
+          f"max {max(lat_ms):.2f})")
+    print("fp32 matmul GFLOP/s (best of the run): " +
+          ", ".join(f"({m}x{k})@({k}x{n}) {r:.1f}" for (m, k, n), r in timing["gemm_gflops"].items()))
+    print(f"matmul ceiling {ceiling:.1f} GFLOP/s -> FLOP floor {floor * 1e3:.2f} ms; latency = "
+          f"{latency / floor:.3f}x the floor (min latency {min(lat_ms) / 1e3 / floor:.3f}x, paired {paired:.3f}x)")
+    machine = timing["machine"]
+    if machine is not None:
+        noisy = max(machine.values()) > 0.05
+        print(f"during timing: other processes used {machine['other_processes'] * 100:.1f}% of the CPUs, the "
+              f"hypervisor stole {machine['steal'] * 100:.1f}%" + ("  -> NOISY, rerun when quiet" if noisy else ""))
+    if args.trace:
+        print(trace(model, inputs))
+    result = {"params": params, "params_inference": params_inference, "flops": flops,
+              "latency_ms": latency * 1e3, "matmul_gflops": ceiling, "floor_ms": floor * 1e3,
+              "floor_ratio": latency / floor, "paired_floor_ratio": paired, "min_latency_ms": min(lat_ms),
+              "gemm_gflops": {f"{m}x{k}x{n}": r for (m, k, n), r in timing["gemm_gflops"].items()},
+              "flops_by_op": flops_by_op, "machine_load": machine, "threads": args.threads,
+              "device": device.type, "backbone_only": args.backbone_only}
+    if args.json:
+        print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
