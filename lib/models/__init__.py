@@ -1,0 +1,3 @@
+from lib.models.registry import build_network
+
+__all__ = ["build_network"]
