@@ -2,6 +2,7 @@
 
 DEFAULTS = {
     "MODEL": {
+        "NETWORK": "ostrack",         # builder in lib/models/registry.py
         "PRETRAIN_FILE": "",          # file in pretrained_models/ (MAE / DeiT / timm ViT weights); "" = random init
         "BACKBONE": {
             "TYPE": "vit",
@@ -24,13 +25,19 @@ DEFAULTS = {
         "WEIGHT_DECAY": 1e-4,
         "EPOCH": 300,
         "BATCH_SIZE": 32,             # per process (GPU or CPU rank)
-        "NUM_WORKER": 8,
+        "NUM_WORKER": 8,             # DataLoader workers per process
         "BACKBONE_MULTIPLIER": 0.1,   # backbone LR = LR x this
         "GIOU_WEIGHT": 2.0,
         "L1_WEIGHT": 5.0,
         "FOCAL_WEIGHT": 1.0,
+        "BOX_AT_GT_CELL": False,      # box losses read at the target's centre cell instead of the score argmax
         "GRAD_CLIP_NORM": 0.1,
         "AMP": False,
+        "AMP_DTYPE": "auto",          # auto (bf16 on CPU, fp16 on GPU) | bf16 | fp16; GradScaler only for fp16
+        "LR_SCALING": "none",         # none: LR as written for any world size | linear: LR x global batch / reference
+        "LR_REFERENCE_BATCH": 128,    # global batch the LR was tuned for (OSTrack: 32 x 4 GPUs)
+        "CHECKPOINT_KEEP_LAST": 2,    # newest checkpoints kept (>= 1), besides milestones and the final epoch
+        "CHECKPOINT_MILESTONES": [],  # epochs whose checkpoint is never pruned
         "SEED": 42,
         "VAL_EPOCH_INTERVAL": 20,
         "PRINT_INTERVAL": 50,
@@ -41,13 +48,13 @@ DEFAULTS = {
             "DECAY_EPOCH": 240,
             "DECAY_RATE": 0.1,
             "WARMUP_EPOCHS": 0.0,
+            "MIN_LR_RATIO": 0.0,      # cosine ends at LR x this on the last iteration
         },
     },
     "DATA": {
         "SAMPLER_MODE": "causal",
         "MAX_SAMPLE_INTERVAL": 200,
-        "MEAN": [0.485, 0.456, 0.406],
-        "STD": [0.229, 0.224, 0.225],
+        "TOKENIZE": False,            # tokenise the sentence into each pair (language trackers)
         "MAX_TEXT_LEN": 40,
         "TRAIN": {
             "DATASETS_NAME": ["LASOT", "GOT10K_train", "COCO17", "TRACKINGNET"],

@@ -47,12 +47,11 @@ class EpochIndexSampler(Sampler[int]):
 
 
 def worker_init_fn(worker_id: int, seed: int, rank: int) -> None:
-    """Seed torch/numpy/random per (seed, rank, worker) for incidental randomness; one OpenCV thread per worker."""
+    """Seed torch/numpy/random per (seed, rank, worker) for incidental randomness."""
     worker_seed = np.random.SeedSequence([seed, rank, worker_id]).generate_state(1)[0]
     torch.manual_seed(int(worker_seed))
     np.random.seed(int(worker_seed))
     random.seed(int(worker_seed))
-    cv2.setNumThreads(1)  # workers already run in parallel; OpenCV threads would oversubscribe the cores
 
 
 def build_loader(dataset: Dataset, batch_size: int, num_workers: int, rank: int = 0, world_size: int = 1,
@@ -64,6 +63,11 @@ def build_loader(dataset: Dataset, batch_size: int, num_workers: int, rank: int 
     in the main process, so ``sampler.set_epoch`` still takes effect.
     """
     sampler = EpochIndexSampler(len(dataset), rank=rank, world_size=world_size)
+    if num_workers > 0:
+        # Workers already run in parallel, so each should use one OpenCV thread. This must be set in the parent
+        # before the workers fork: cv2.setNumThreads inside a forked child hangs when the parent has already
+        # used OpenCV's thread pool (seen as a deadlock in pthread_cond_destroy).
+        cv2.setNumThreads(1)
     if persistent_workers is None:
         persistent_workers = num_workers > 0
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,

@@ -1,0 +1,125 @@
+"""Optimizer (AdamW with backbone / no-decay parameter groups) and the per-iteration LR schedule.
+
+The LR in the config is used as written unless ``TRAIN.LR_SCALING: linear`` asks for it to follow the global
+batch: LR x (BATCH_SIZE x world_size) / LR_REFERENCE_BATCH. Nothing is rescaled silently (the reference trainer
+left single-GPU users to guess the LR; see botaoye/OSTrack#15).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+
+from lib.config import ConfigError
+
+LR_SCALING_RULES = ("none", "linear")
+SCHEDULER_TYPES = ("step", "cosine")
+BACKBONE_PREFIX = "backbone."
+
+
+def _unwrap(net: nn.Module) -> nn.Module:
+    return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
+
+
+def _world_size_or_default(world_size: int | None) -> int:
+    if world_size is not None:
+        return int(world_size)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size()
+    return 1
+
+
+def effective_lr(cfg, world_size: int | None = None) -> float:
+    """``TRAIN.LR`` after the ``TRAIN.LR_SCALING`` rule for ``world_size`` processes (default: the current group)."""
+    train = cfg.TRAIN
+    rule = train.get("LR_SCALING", "none")
+    if rule not in LR_SCALING_RULES:
+        raise ConfigError(f"TRAIN.LR_SCALING is {rule!r}; use one of {LR_SCALING_RULES}")
+    lr = float(train.LR)
+    if rule == "linear":
+        reference = train.get("LR_REFERENCE_BATCH", 0)
+        if not reference or reference <= 0:
+            raise ConfigError(f"TRAIN.LR_SCALING 'linear' needs a positive TRAIN.LR_REFERENCE_BATCH, got {reference!r}")
+        lr *= train.BATCH_SIZE * _world_size_or_default(world_size) / reference
+    return lr
+
+
+def _no_weight_decay(name: str, param: nn.Parameter) -> bool:
+    # biases and norm scales are 1-D; position embeddings are a learned lookup, not weights to shrink
+    return param.ndim <= 1 or "pos_embed" in name
+
+
+def parameter_groups(net: nn.Module, lr: float, weight_decay: float, backbone_multiplier: float) -> list[dict]:
+    """Up to four named groups: {backbone, rest} x {decay, no decay}; frozen parameters are left out."""
+    groups: dict[str, dict] = {}
+    for name, param in _unwrap(net).named_parameters():
+        if not param.requires_grad:
+            continue
+        part = "backbone" if name.startswith(BACKBONE_PREFIX) else "head"
+        no_decay = _no_weight_decay(name, param)
+        key = f"{part}{'_no_decay' if no_decay else ''}"
+        if key not in groups:
+            groups[key] = {"name": key, "params": [],
+                           "lr": lr * (backbone_multiplier if part == "backbone" else 1.0),
+                           "weight_decay": 0.0 if no_decay else weight_decay}
+        groups[key]["params"].append(param)
+    if not groups:
+        raise ValueError("the network has no trainable parameters")
+    order = ("head", "head_no_decay", "backbone", "backbone_no_decay")
+    return [groups[k] for k in order if k in groups]
+
+
+def build_optimizer(net: nn.Module, cfg, world_size: int | None = None) -> torch.optim.AdamW:
+    """AdamW over ``net``'s trainable parameters, grouped as in :func:`parameter_groups`."""
+    train = cfg.TRAIN
+    lr = effective_lr(cfg, world_size)
+    groups = parameter_groups(net, lr, float(train.WEIGHT_DECAY), float(train.BACKBONE_MULTIPLIER))
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=float(train.WEIGHT_DECAY))
+
+
+def lr_factor(iteration: int, iters_per_epoch: int, total_epochs: int, kind: str, warmup_epochs: float = 0.0,
+              decay_epoch: float = 0.0, decay_rate: float = 0.1, min_lr_ratio: float = 0.0) -> float:
+    """Multiplier of the base LR for optimizer step ``iteration`` (0-based, counted over the whole run).
+
+    Warm-up: (iteration + 1) / warm-up iterations, so the first step already moves and the last warm-up step uses
+    the full LR. ``step``: x ``decay_rate`` once ``decay_epoch`` epochs are complete. ``cosine``: from 1 after the
+    warm-up down to ``min_lr_ratio`` at the run's last iteration.
+    """
+    if kind not in SCHEDULER_TYPES:
+        raise ConfigError(f"TRAIN.SCHEDULER.TYPE is {kind!r}; use one of {SCHEDULER_TYPES}")
+    warmup_iters = int(round(warmup_epochs * iters_per_epoch))
+    warm = min(1.0, (iteration + 1) / warmup_iters) if warmup_iters > 0 else 1.0
+    if kind == "step":
+        decayed = iteration >= decay_epoch * iters_per_epoch
+        return warm * (decay_rate if decayed else 1.0)
+    last = total_epochs * iters_per_epoch - 1
+    if iteration < warmup_iters:
+        return warm
+    span = max(1, last - warmup_iters)
+    progress = min(1.0, (iteration - warmup_iters) / span)
+    return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg, iters_per_epoch: int) -> LambdaLR:
+    """Per-iteration schedule over ``TRAIN.EPOCH`` epochs: call ``scheduler.step()`` after every optimizer step."""
+    if iters_per_epoch < 1:
+        raise ValueError(f"iters_per_epoch must be >= 1, got {iters_per_epoch} (is the training loader empty?)")
+    sched = cfg.TRAIN.SCHEDULER
+    kind = sched.TYPE
+    warmup = float(sched.get("WARMUP_EPOCHS", 0.0))
+    min_ratio = float(sched.get("MIN_LR_RATIO", 0.0))
+    if warmup < 0:
+        raise ConfigError(f"TRAIN.SCHEDULER.WARMUP_EPOCHS must be >= 0, got {warmup}")
+    if not 0.0 <= min_ratio <= 1.0:
+        raise ConfigError(f"TRAIN.SCHEDULER.MIN_LR_RATIO must be in [0, 1], got {min_ratio}")
+    total_epochs = int(cfg.TRAIN.EPOCH)
+    decay_epoch, decay_rate = float(sched.DECAY_EPOCH), float(sched.DECAY_RATE)
+    lr_factor(0, iters_per_epoch, total_epochs, kind)  # validates the type now rather than at the first step
+
+    # a plain function (not a callable object): LambdaLR then stores nothing of it in its state_dict
+    def factor(iteration: int) -> float:
+        return lr_factor(iteration, iters_per_epoch, total_epochs, kind, warmup, decay_epoch, decay_rate, min_ratio)
+
+    return LambdaLR(optimizer, factor)
