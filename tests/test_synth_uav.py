@@ -112,7 +112,8 @@ def test_other_seed_gives_other_data(day_root, tmp_path):
 def test_resume_skips_complete_and_cleans_stale(tmp_path):
     folder = tmp_path / "train"
     generate_split(tmp_path, "train", num=2, seed=0, workers=1, progress=False)
-    stamps = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    stamps = {p: p.stat().st_mtime_ns for p in folder.glob("synth_*/**/*") if p.is_file()}
+    assert stamps
     stale = folder / ".tmp_synth_train_0002"
     (stale / "img").mkdir(parents=True)
     (stale / "img" / "junk.jpg").write_bytes(b"half-written")
@@ -126,6 +127,7 @@ def test_resume_skips_complete_and_cleans_stale(tmp_path):
     assert not (folder / "synth_train_0002" / "img" / "junk.jpg").exists()
     _check_sequence(folder / "synth_train_0002", "train", 0, 2)
 
+    assert json.loads((folder / "progress.json").read_text()) == {"num": 3, "complete": True}
     with pytest.raises(GenerationMismatchError, match=re.escape(str(folder))):
         generate_split(tmp_path, "train", num=3, seed=1, workers=1, progress=False)
 

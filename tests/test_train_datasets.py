@@ -268,9 +268,9 @@ def test_synth_uav_generates_a_missing_split(tmp_path, monkeypatch, train_datase
         calls.append((Path(root), split, night))
         folder = f"{split}_night" if night else split
         train_dataset_writers.make_webuav(Path(root) / folder, names=("synth_000",), n=2)
-        (Path(root) / folder / "generation.json").write_text('{"seed": 0}')
+        mark_generated(Path(root) / folder, seed=0, num=1, complete=True)
 
-    monkeypatch.setitem(sys.modules, "lib.synth", fake_synth_module(fake_generate_split, counts={"train": 1}))
+    monkeypatch.setitem(sys.modules, "lib.synth", fake_synth_module(fake_generate_split))
     monkeypatch.setenv("TRACKING_DATA_SYNTH_UAV", str(tmp_path / "synth"))
     ds = SynthUAV(split="train", night=True)  # root from the resolver, folder not there yet
     assert calls == [(tmp_path / "synth", "train", True)]
@@ -279,23 +279,29 @@ def test_synth_uav_generates_a_missing_split(tmp_path, monkeypatch, train_datase
     assert len(calls) == 1  # present now: not generated again
 
 
-def fake_synth_module(generate_split, counts):
-    return types.SimpleNamespace(generate_split=generate_split, DEFAULT_COUNTS=counts,
-                                 GENERATION_FILE="generation.json")
+def fake_synth_module(generate_split):
+    return types.SimpleNamespace(generate_split=generate_split, GENERATION_FILE="generation.json",
+                                 PROGRESS_FILE="progress.json")
+
+
+def mark_generated(folder, seed, num, complete):
+    (folder / "generation.json").write_text(f'{{"seed": {seed}}}')
+    (folder / "progress.json").write_text(f'{{"num": {num}, "complete": {str(complete).lower()}}}')
 
 
 def test_synth_uav_completes_a_split_an_interrupted_run_left(tmp_path, monkeypatch, train_dataset_writers):
     calls = []
 
     def fake_generate_split(root, split, num=None, seed=0, night=False, workers=2):
-        calls.append((split, seed))
+        calls.append((split, seed, num))
         train_dataset_writers.make_webuav(Path(root) / split, names=("synth_000", "synth_001"), n=2)
+        mark_generated(Path(root) / split, seed=seed, num=num, complete=True)
 
     train_dataset_writers.make_webuav(tmp_path / "val", names=("synth_000",), n=2)
-    (tmp_path / "val" / "generation.json").write_text('{"seed": 7}')
-    monkeypatch.setitem(sys.modules, "lib.synth", fake_synth_module(fake_generate_split, counts={"val": 2}))
+    mark_generated(tmp_path / "val", seed=7, num=2, complete=False)
+    monkeypatch.setitem(sys.modules, "lib.synth", fake_synth_module(fake_generate_split))
     assert SynthUAV(tmp_path, split="val").sequence_list == ["synth_000", "synth_001"]
-    assert calls == [("val", 7)]  # completed with the seed the folder records
+    assert calls == [("val", 7, 2)]  # completed with the seed and count the interrupted run recorded
     SynthUAV(tmp_path, split="val")
     assert len(calls) == 1
 
@@ -306,11 +312,12 @@ def test_synth_uav_concurrent_constructions_generate_once(tmp_path, monkeypatch,
     def slow_generate_split(root, split, num=None, seed=0, night=False, workers=2):
         calls.append(split)
         (Path(root) / split).mkdir(parents=True)  # the real generator makes the folder first, then fills it
-        (Path(root) / split / "generation.json").write_text('{"seed": 0}')
+        mark_generated(Path(root) / split, seed=0, num=2, complete=False)
         time.sleep(0.3)
         train_dataset_writers.make_webuav(Path(root) / split, names=("synth_000", "synth_001"), n=2)
+        mark_generated(Path(root) / split, seed=0, num=2, complete=True)
 
-    monkeypatch.setitem(sys.modules, "lib.synth", fake_synth_module(slow_generate_split, counts={"val": 2}))
+    monkeypatch.setitem(sys.modules, "lib.synth", fake_synth_module(slow_generate_split))
     results = []
     threads = [threading.Thread(target=lambda: results.append(SynthUAV(tmp_path, split="val").sequence_list))
                for _ in range(2)]

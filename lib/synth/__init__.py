@@ -8,7 +8,7 @@ generated on a CPU in under a minute.
 """
 from .constants import DEFAULT_COUNTS, FRAME_H, FRAME_W, GENERATOR_VERSION, SPLITS
 from .montage import make_montage
-from .writer import GENERATION_FILE, GenerationMismatchError, generate_split, sequence_name, split_dir
+from .writer import GENERATION_FILE, PROGRESS_FILE, GenerationMismatchError, generate_split, sequence_name, split_dir
 
 __all__ = ["generate_split", "make_montage", "DEFAULT_COUNTS", "SPLITS", "FRAME_W", "FRAME_H",
-           "GENERATOR_VERSION", "GENERATION_FILE", "GenerationMismatchError", "sequence_name", "split_dir"]
+           "GENERATOR_VERSION", "GENERATION_FILE", "PROGRESS_FILE", "GenerationMismatchError", "sequence_name", "split_dir"]

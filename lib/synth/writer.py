@@ -33,6 +33,7 @@ from .scene import build_scene, sequence_rngs
 TEMP_PREFIX = ".tmp_"
 SEQUENCE_FILES = ("groundtruth_rect.txt", "absent.txt", "attributes.txt", "language.txt")
 GENERATION_FILE = "generation.json"
+PROGRESS_FILE = "progress.json"  # {"num": requested sequences, "complete": bool}: lets a reader finish a crashed run
 
 
 class GenerationMismatchError(RuntimeError):
@@ -176,6 +177,7 @@ def generate_split(root: str | os.PathLike, split: str, num: int | None = None, 
         _check_day_twin(Path(root), split, params)
     folder.mkdir(parents=True, exist_ok=True)
     _check_generation(folder, params)
+    _write_atomic(folder / PROGRESS_FILE, json.dumps({"num": num, "complete": False}) + "\n")
     remove_stale_temps(folder)
     names = [sequence_name(split, i) for i in range(num)]
     todo = []
@@ -195,4 +197,5 @@ def generate_split(root: str | os.PathLike, split: str, num: int | None = None, 
             with mp.get_context("spawn").Pool(min(workers, len(todo)), initializer=_init_worker) as pool:
                 for _ in pool.imap_unordered(write_sequence, todo):
                     bar.update()
+    _write_atomic(folder / PROGRESS_FILE, json.dumps({"num": num, "complete": True}) + "\n")
     return names

@@ -8,7 +8,7 @@ import torch
 from lib.models.heads import boxes_at_cells
 from lib.train.actors.base import BaseActor
 from lib.train.losses import focal_loss_with_logits, giou_l1_losses
-from lib.utils.box_ops import cxcywh_to_xyxy, xywh_to_xyxy
+from lib.utils.box_ops import cxcywh_to_xyxy, iou_and_giou, xywh_to_xyxy
 
 
 def ce_keep_rate(epoch: int, start_epoch: int, warm_epochs: int, final_keep: float) -> float:
@@ -53,4 +53,8 @@ class OSTrackActor(BaseActor):
         loss = train.GIOU_WEIGHT * giou + train.L1_WEIGHT * l1 + train.FOCAL_WEIGHT * focal
         stats = {"Loss/total": loss.detach(), "Loss/giou": giou.detach(), "Loss/l1": l1.detach(),
                  "Loss/focal": focal.detach(), "IoU": iou}
+        if train.BOX_AT_GT_CELL:  # what tracking will see: the box at the best-scoring cell
+            with torch.no_grad():
+                argmax_iou, _ = iou_and_giou(cxcywh_to_xyxy(out["pred_boxes"][:, 0].float()), xywh_to_xyxy(gt_xywh))
+            stats["IoU/argmax"] = argmax_iou.mean()
         return loss, stats

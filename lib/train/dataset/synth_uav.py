@@ -19,22 +19,20 @@ def split_folder_name(split: str, night: bool) -> str:
     return f"{split.lower()}_night" if night else split.lower()
 
 
-def _unfinished_generation_seed(folder: Path) -> int | None:
-    """The seed to (re)generate ``folder`` with, or None when it is complete. A missing folder gets seed 0; a
-    folder an interrupted run left with fewer than the default number of sequences (or with temporary
-    folders) is completed with the seed it records, so a crash never leaves a silently smaller split."""
-    from lib.synth import DEFAULT_COUNTS, GENERATION_FILE
+def _unfinished_generation(folder: Path) -> dict | None:
+    """Arguments for ``generate_split`` that (re)generate ``folder``, or None when it is complete. A missing folder
+    gets the defaults; a folder an interrupted run left unfinished is completed with the seed and count that run
+    recorded, so a crash never leaves a silently smaller split (and a deliberate --num is kept)."""
+    from lib.synth import GENERATION_FILE, PROGRESS_FILE
     if not folder.is_dir():
-        return 0
-    record = folder / GENERATION_FILE
-    if not record.is_file():
-        return None  # not ours to complete: the generator's own check will name the problem if it is run
-    done = [p for p in folder.iterdir() if p.name.startswith("synth_")]
-    unfinished = any(p.name.startswith(".") and p.is_dir() for p in folder.iterdir())
-    split = folder.name.removesuffix("_night")
-    if len(done) >= DEFAULT_COUNTS.get(split, 0) and not unfinished:
+        return {}
+    record, progress = folder / GENERATION_FILE, folder / PROGRESS_FILE
+    if not record.is_file() or not progress.is_file():
+        return None  # not ours to complete: the generator's own check names the problem if it is run
+    state = json.loads(progress.read_text())
+    if state["complete"]:
         return None
-    return int(json.loads(record.read_text())["seed"])
+    return {"seed": int(json.loads(record.read_text())["seed"]), "num": int(state["num"])}
 
 
 class SynthUAV(WebUAVLayoutDataset):
@@ -61,11 +59,11 @@ class SynthUAV(WebUAVLayoutDataset):
         root.mkdir(parents=True, exist_ok=True)
         with open(root / f".{folder}.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-            seed = _unfinished_generation_seed(root / folder)
-            if seed is not None:
+            todo = _unfinished_generation(root / folder)
+            if todo is not None:
                 from lib.synth import generate_split  # imported only when needed: it pulls in the renderer
                 log.info("SynthUAV: generating split %r (night=%s) in %s", self.split, self.night, root)
-                generate_split(root, self.split, seed=seed, night=self.night)
+                generate_split(root, self.split, night=self.night, **todo)
 
     def _split_folder(self) -> str:
         folder = split_folder_name(self.split, self.night)
