@@ -1,0 +1,121 @@
+"""Per-frame tracking metrics on (N, 4) ``x, y, w, h`` numpy arrays, and threshold curves.
+
+All functions are vectorised over frames (no Python loop). NaN inputs propagate to NaN outputs; the curve
+functions count a NaN as a *failure* at every threshold, so callers mark frames they want to fail with NaN
+(or with -1 / +inf as the reference toolkits do, which gives the same result).
+
+Conventions (see ``protocols.py`` for which protocol uses which):
+
+* IoU is the continuous overlap of ``[x, x + w) x [y, y + h)``; the pytracking / OTB inclusive-pixel form
+  (corners ``x + w - 1``, sizes ``+1``) is algebraically identical, so one function serves all protocols.
+* Centres for the precision metrics use ``x + (w - 1) / 2`` (OTB / LaSOT / pytracking / WebUAV convention).
+* Complete IoU (WebUAV-3M cAUC) uses centres ``x + w / 2`` and the CIoU formula of Zheng et al.
+* Success counts ``value > t`` (strict); precision counts ``error <= t``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# Thresholds shared by all protocols (LaSOT / OTB / pytracking / WebUAV-3M).
+SUCCESS_THRESHOLDS: np.ndarray = np.linspace(0.0, 1.0, 21)  # 0, 0.05, ..., 1
+PRECISION_THRESHOLDS: np.ndarray = np.arange(0, 51, dtype=np.float64)  # 0..50 px
+NORM_PRECISION_THRESHOLDS: np.ndarray = np.arange(0, 51, dtype=np.float64) / 100.0  # 0..0.50
+PRECISION_AT: float = 20.0  # px
+NORM_PRECISION_AT: float = 0.20
+
+
+def _as_boxes(b: np.ndarray) -> np.ndarray:
+    b = np.asarray(b, dtype=np.float64)
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"expected an (N, 4) x,y,w,h array, got shape {b.shape}")
+    return b
+
+
+def iou(pred: np.ndarray, gt: np.ndarray, eps: float = 0.0) -> np.ndarray:
+    """Intersection over union per frame, in [0, 1].
+
+    ``inter / (w_p*h_p + w_g*h_g - inter + eps)``. With ``eps=0`` a zero union gives NaN (0/0).
+    Negative sizes are not clipped (callers validate them).
+    """
+    p, g = _as_boxes(pred), _as_boxes(gt)
+    iw = np.minimum(p[:, 0] + p[:, 2], g[:, 0] + g[:, 2]) - np.maximum(p[:, 0], g[:, 0])
+    ih = np.minimum(p[:, 1] + p[:, 3], g[:, 1] + g[:, 3]) - np.maximum(p[:, 1], g[:, 1])
+    inter = np.clip(iw, 0.0, None) * np.clip(ih, 0.0, None)
+    union = p[:, 2] * p[:, 3] + g[:, 2] * g[:, 3] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / (union + eps)
+
+
+def complete_iou(pred: np.ndarray, gt: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+    """Complete IoU (CIoU) per frame, *not* clipped: ``IoU - rho^2/c^2 - alpha*v``.
+
+    rho = distance between centres ``(x + w/2, y + h/2)``; c = diagonal of the smallest enclosing box;
+    ``v = 4/pi^2 * (atan(w_g/h_g) - atan(w_p/h_p))^2``; ``alpha = v / (1 - IoU + v + eps)``.
+    IoU uses ``eps`` in the union. Degenerate boxes (0/0 aspect) give NaN.
+    """
+    p, g = _as_boxes(pred), _as_boxes(gt)
+    overlap = iou(p, g, eps=eps)
+    rho2 = ((p[:, 0] + p[:, 2] / 2) - (g[:, 0] + g[:, 2] / 2)) ** 2 + \
+           ((p[:, 1] + p[:, 3] / 2) - (g[:, 1] + g[:, 3] / 2)) ** 2
+    cw = np.maximum(p[:, 0] + p[:, 2], g[:, 0] + g[:, 2]) - np.minimum(p[:, 0], g[:, 0])
+    ch = np.maximum(p[:, 1] + p[:, 3], g[:, 1] + g[:, 3]) - np.minimum(p[:, 1], g[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c2 = cw ** 2 + ch ** 2
+        v = (4.0 / np.pi ** 2) * (np.arctan(g[:, 2] / g[:, 3]) - np.arctan(p[:, 2] / p[:, 3])) ** 2
+        alpha = v / (1.0 - overlap + v + eps)
+        return overlap - rho2 / c2 - alpha * v
+
+
+def centers(boxes: np.ndarray) -> np.ndarray:
+    """(N, 2) centres with the pixel convention ``x + (w - 1)/2, y + (h - 1)/2``."""
+    b = _as_boxes(boxes)
+    return b[:, :2] + (b[:, 2:] - 1.0) / 2.0
+
+
+def center_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Euclidean distance (px) between ``(w-1)/2`` centres."""
+    return np.linalg.norm(centers(pred) - centers(gt), axis=1)
+
+
+def normalized_center_error(pred: np.ndarray, gt: np.ndarray, eps: float = 0.0) -> np.ndarray:
+    """Centre distance after dividing both centres' x by the GT w and y by the GT h (+ ``eps``)."""
+    g = _as_boxes(gt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = g[:, 2:] + eps
+        return np.linalg.norm((centers(pred) - centers(g)) / scale, axis=1)
+
+
+def success_curve(overlaps: np.ndarray, thresholds: np.ndarray = SUCCESS_THRESHOLDS) -> np.ndarray:
+    """Fraction of frames with ``overlap > t`` (strict) for each t; NaN counts as failure.
+
+    The denominator is all frames passed in. Sort + searchsorted: O(N log N), no (N, K) matrix.
+    """
+    o = np.asarray(overlaps, dtype=np.float64).ravel()
+    n = o.size
+    if n == 0:
+        return np.zeros(len(thresholds))
+    s = np.sort(np.where(np.isnan(o), -np.inf, o))
+    return (n - np.searchsorted(s, np.asarray(thresholds, dtype=np.float64), side="right")) / n
+
+
+def precision_curve(errors: np.ndarray, thresholds: np.ndarray = PRECISION_THRESHOLDS) -> np.ndarray:
+    """Fraction of frames with ``error <= t`` for each t; NaN counts as failure. Denominator = all frames."""
+    e = np.asarray(errors, dtype=np.float64).ravel()
+    n = e.size
+    if n == 0:
+        return np.zeros(len(thresholds))
+    s = np.sort(np.where(np.isnan(e), np.inf, e))
+    return np.searchsorted(s, np.asarray(thresholds, dtype=np.float64), side="right") / n
+
+
+def auc(curve: np.ndarray) -> float:
+    """Area under a success curve as the plain mean of its points (OTB/LaSOT/pytracking), not a trapezoid."""
+    return float(np.mean(curve))
+
+
+def value_at(curve: np.ndarray, thresholds: np.ndarray, t: float) -> float:
+    """The curve at threshold ``t`` (which must be one of ``thresholds``, up to float tolerance)."""
+    idx = np.flatnonzero(np.isclose(thresholds, t))
+    if idx.size == 0:
+        raise ValueError(f"threshold {t} not in the curve's thresholds")
+    return float(curve[idx[0]])
