@@ -1,0 +1,35 @@
+"""Build a test-time tracker from (tracker family, config name) and a trained checkpoint."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lib.config import load_config
+from lib.models import build_network
+from lib.paths import output_root
+from lib.train.run_training import config_name_of
+from lib.train.trainers.checkpoint import checkpoint_path, load_checkpoint
+from lib.train.trainers.logging import RunDirs
+
+
+def _tracker_classes() -> dict:
+    from lib.test.tracker.ostrack import OSTrackTracker
+    return {"ostrack": OSTrackTracker}
+
+
+def default_checkpoint(tracker: str, param: str, epoch: int) -> Path:
+    """Where ``tracking/train.py`` left epoch ``epoch`` (TEST.EPOCH) of this config under the output root."""
+    return checkpoint_path(RunDirs.for_run(output_root(), tracker, config_name_of(param)).checkpoint_dir, epoch)
+
+
+def build_tracker(tracker: str, param: str, checkpoint: str | None = None, device: str = "cpu"):
+    classes = _tracker_classes()
+    if tracker not in classes:
+        raise KeyError(f"unknown tracker {tracker!r}; known: {', '.join(sorted(classes))}")
+    cfg = load_config(tracker, param)
+    path = Path(checkpoint) if checkpoint else default_checkpoint(tracker, param, cfg.TEST.EPOCH)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}; train it with 'python tracking/train.py --script "
+                                f"{tracker} --config {param}', or pass --checkpoint PATH")
+    net = build_network(cfg, load_pretrained=False)
+    net.load_state_dict(load_checkpoint(path)["net"])  # strict: a mismatch lists the missing/unexpected keys
+    return classes[tracker](net, cfg, device)
