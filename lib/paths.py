@@ -86,7 +86,7 @@ def dataset_root(name: str, must_exist: bool = True) -> Path:
     override = os.environ.get(env_var(folder))
     root = Path(override) if override else data_root() / folder
     if must_exist and not root.is_dir():
-        how = (f"set {env_var(folder)}" if override else
+        how = (f"{env_var(folder)} points there: fix it to the folder that holds the data" if override else
                f"put the data there, set {env_var(folder)} to its folder, or point --data_root / TRACKING_DATA_ROOT "
                f"at a folder that holds '{folder}/'")
         raise DatasetNotFoundError(

@@ -167,6 +167,27 @@ def test_otb99_lang(data_root):
     check_boxes(seqs["Biker"])
 
 
+def test_otb_two_target_videos_read_their_numbered_ground_truth(data_root):
+    root = data_root / "otb99_lang"
+    write(root / "Jogging" / "groundtruth_rect.1.txt", boxes_text())
+    write(root / "Jogging" / "groundtruth_rect.2.txt", boxes_text(BOXES[::-1]))
+    write(root / "OTB_query_test" / "Jogging-1.txt", "the left jogger\n")
+    write(root / "OTB_query_test" / "Jogging-2.txt", "the right jogger\n")
+    seqs = by_name(get_dataset("otb99_lang"))
+    check_boxes(seqs["Jogging-1"])
+    check_boxes(seqs["Jogging-2"], absent=(2,), boxes=BOXES[::-1])
+    assert seqs["Jogging-2"].frames[0].endswith("Jogging/img/0001.jpg")
+    assert seqs["Jogging-2"].language == "the right jogger"
+
+
+def test_empty_root_is_an_error_and_release_folder_names_are_accepted(data_root):
+    (data_root / "DTB70" / "not_a_sequence").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="no sequence found"):
+        get_dataset("dtb70")
+    write(data_root / "WebUAV-3M" / "Test" / "uav1" / "groundtruth_rect.txt", boxes_text())
+    assert [s.name for s in get_dataset("WebUAV-3M")] == ["uav1"]
+
+
 # -- UAV family -------------------------------------------------------------------------------------------------
 
 def test_dtb70_and_nlp(data_root):
@@ -210,6 +231,13 @@ def test_uav20l_and_nlp(data_root):
     check_boxes(seqs["bird1"])
     s, = get_dataset("uav20l_nlp")
     assert (s.name, s.language) == ("car1", "a car")
+
+
+def test_uav20l_in_the_official_uav123_folder(data_root):
+    write(data_root / "UAV123" / "anno" / "UAV20L" / "bird1.txt", boxes_text())
+    s, = get_dataset("uav20l")
+    assert s.frames[0] == str(data_root / "UAV123" / "data_seq" / "UAV123" / "bird1" / "000001.jpg")
+    check_boxes(s)
 
 
 def test_uavdt_visdrone_and_nlp(data_root):

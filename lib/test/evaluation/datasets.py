@@ -37,6 +37,7 @@ _REGISTRY: dict[str, tuple[str, str, dict]] = {
 }
 
 VOT_PREFIX = "vot:"
+_ALIASES = {"webuav_3m": "webuav3m", "visdrone2019_sot_test_dev": "visdrone"}  # the release folder names
 
 
 def register(name: str, module: str, function: str, **kwargs) -> None:
@@ -59,6 +60,12 @@ def get_dataset(name: str) -> list[Sequence]:
         from lib.test.evaluation.vot import vot_dataset
         return vot_dataset(name[len(VOT_PREFIX):])
     key = name.lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
     if key not in _REGISTRY:
         raise KeyError(f"unknown dataset {name!r}; valid names: {', '.join(dataset_names())}")
-    return _loader(key)()
+    sequences = _loader(key)()
+    if not sequences:  # a root that exists but holds nothing in the expected layout: never score an empty set
+        module = _REGISTRY[key][0]
+        raise FileNotFoundError(f"dataset {name!r}: no sequence found; check the root and its layout (README, "
+                                f"'Test-side benchmarks'; reader lib/test/evaluation/{module}.py)")
+    return sequences

@@ -82,9 +82,16 @@ OTB_DIGITS = {"Board": 5}
 
 
 def load_otb_sequence(folder: Path, dataset: str, sentence_file: Path | None = None) -> Sequence:
+    """``<seq>/groundtruth_rect.txt`` + ``<seq>/img/0001.jpg``; a two-target video's ``<video>-<k>`` (Jogging-1,
+    Skating2-2, ...) reads ``<video>/groundtruth_rect.<k>.txt`` and the shared ``<video>/img/``."""
     name = folder.name
-    boxes = read_boxes(folder / "groundtruth_rect.txt")
-    frames = numbered_frames(folder / "img", len(boxes), OTB_DIGITS.get(name, 4), first=OTB_START_FRAME.get(name, 1))
+    video, gt_file = folder, folder / "groundtruth_rect.txt"
+    base, _, target = name.rpartition("-")
+    if not folder.is_dir() and base and target.isdigit() and (folder.parent / base).is_dir():
+        video, gt_file = folder.parent / base, folder.parent / base / f"groundtruth_rect.{target}.txt"
+    boxes = read_boxes(gt_file)
+    frames = numbered_frames(video / "img", len(boxes), OTB_DIGITS.get(video.name, 4),
+                             first=OTB_START_FRAME.get(video.name, 1))
     language = read_sentence(sentence_file) if sentence_file is not None else None
     if language is None:
         language = read_sentence(folder / "nlp.txt") or read_sentence(folder / "img" / "nlp.txt")

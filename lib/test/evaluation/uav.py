@@ -94,8 +94,18 @@ def uav123_10fps() -> list[Sequence]:
 
 
 def uav20l(dataset: str = "uav20l") -> list[Sequence]:
-    """UAV20L sequences are whole UAV123 videos: frames 1..N of ``data_seq/UAV123/<seq>/``."""
-    return _uav123_like("UAV20L", "UAV20L", "UAV123", dataset, use_table=False)
+    """UAV20L sequences are whole UAV123 videos: frames 1..N of ``data_seq/UAV123/<seq>/``. The official release
+    keeps ``anno/UAV20L/`` inside the UAV123 folder, so that root is used when no separate UAV20L root exists."""
+    try:
+        dataset_root("UAV20L")
+        folder = "UAV20L"
+    except DatasetNotFoundError:
+        folder = "UAV123"
+        if not (dataset_root("UAV123") / "anno" / "UAV20L").is_dir():
+            raise DatasetNotFoundError(f"UAV20L not found: neither {dataset_root('UAV20L', must_exist=False)} nor "
+                                       f"{dataset_root('UAV123') / 'anno' / 'UAV20L'} exists (the official release "
+                                       f"has anno/UAV20L/ inside the UAV123 folder)") from None
+    return _uav123_like(folder, "UAV20L", "UAV123", dataset, use_table=False)
 
 
 def uav20l_nlp() -> list[Sequence]:
