@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
 
 from lib.paths import PROJECT_ROOT
-from lib.synth import generate_split
+from lib.synth import FRAME_W, generate_split
+from lib.test.evaluation.webuav_layout import load_webuav_split
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +23,7 @@ def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     generate_split(root / "synth_uav", "train", num=3, seed=0, workers=1, progress=False)
     generate_split(root / "synth_uav", "val", num=2, seed=0, workers=1, progress=False)
+    generate_split(root / "synth_uav", "test", num=1, seed=0, workers=1, progress=False)
     cfg = yaml.safe_load((PROJECT_ROOT / "experiments/ostrack/synth_tiny.yaml").read_text())
     cfg["DATA"]["TRAIN"]["SAMPLE_PER_EPOCH"] = 16
     cfg["DATA"]["VAL"]["SAMPLE_PER_EPOCH"] = 8
@@ -46,6 +49,21 @@ def test_tiny_config_trains_one_epoch_and_saves_a_loadable_checkpoint(tiny_run):
     assert all(torch.isfinite(v).all() for v in ckpt["net"].values() if v.is_floating_point())
     log = (root / "single" / "logs" / "ostrack" / "tiny_test.log").read_text()
     assert "finished" in log and "val:" in log
+
+    # the trained checkpoint is found by tracking/test.py under the same --save_dir (epoch TEST.EPOCH)
+    cfg = yaml.safe_load(config.read_text())
+    cfg["TEST"]["EPOCH"] = 1
+    config.write_text(yaml.safe_dump(cfg))
+    test = subprocess.run([sys.executable, str(PROJECT_ROOT / "tracking/test.py"), "ostrack", str(config),
+                           "--dataset", "synth_uav", "--save_dir", str(root / "single"), "--no_progress"],
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert test.returncode == 0, test.stdout + test.stderr
+    seq, = load_webuav_split(root / "synth_uav" / "test", "synth_uav")
+    boxes = np.loadtxt(root / "single/test/tracking_results/ostrack/tiny_test/synth_uav" / f"{seq.name}.txt",
+                       delimiter=",")
+    assert boxes.shape == (len(seq.frames), 4) and np.isfinite(boxes).all()
+    np.testing.assert_allclose(boxes[0], seq.ground_truth[0], atol=1e-4)
+    assert (boxes[1:, 2:] >= 1).all() and (boxes[1:, 0] + boxes[1:, 2] <= FRAME_W + 1e-6).all()
 
 
 def test_tiny_config_trains_on_two_gloo_ranks(tiny_run):

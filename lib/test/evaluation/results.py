@@ -16,8 +16,15 @@ def results_root() -> Path:
     return output_root() / "test" / "tracking_results"
 
 
+def dataset_folder(dataset: str) -> str:
+    """Folder name of a benchmark's results: its name, or ``vot_<folder name>`` for ``vot:<folder>``."""
+    if dataset.startswith("vot:"):
+        return "vot_" + Path(dataset[len("vot:"):].rstrip("/\\")).name
+    return dataset.lower().replace("-", "_")
+
+
 def results_dir(tracker: str, param: str, dataset: str, root: str | os.PathLike | None = None) -> Path:
-    return Path(root or results_root()) / tracker / param / dataset
+    return Path(root or results_root()) / tracker / param / dataset_folder(dataset)
 
 
 def result_path(folder: Path, sequence: str) -> Path:

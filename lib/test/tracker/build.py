@@ -21,15 +21,34 @@ def default_checkpoint(tracker: str, param: str, epoch: int) -> Path:
     return checkpoint_path(RunDirs.for_run(output_root(), tracker, config_name_of(param)).checkpoint_dir, epoch)
 
 
-def build_tracker(tracker: str, param: str, checkpoint: str | None = None, device: str = "cpu"):
-    classes = _tracker_classes()
-    if tracker not in classes:
-        raise KeyError(f"unknown tracker {tracker!r}; known: {', '.join(sorted(classes))}")
-    cfg = load_config(tracker, param)
-    path = Path(checkpoint) if checkpoint else default_checkpoint(tracker, param, cfg.TEST.EPOCH)
+def _baselines() -> dict:
+    from lib.test.tracker.baselines import BASELINES
+    return BASELINES
+
+
+def tracker_names() -> list[str]:
+    return sorted(_tracker_classes()) + sorted(_baselines())
+
+
+def resolve_checkpoint(tracker: str, param: str, checkpoint: str | None = None) -> Path | None:
+    """The checkpoint a trained tracker will load (None for the untrained baselines); a clear error if missing."""
+    if tracker in _baselines():
+        return None
+    if tracker not in _tracker_classes():
+        raise KeyError(f"unknown tracker {tracker!r}; known: {', '.join(tracker_names())}")
+    path = Path(checkpoint) if checkpoint else default_checkpoint(tracker, param, load_config(tracker, param).TEST.EPOCH)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}; train it with 'python tracking/train.py --script "
                                 f"{tracker} --config {param}', or pass --checkpoint PATH")
+    return path
+
+
+def build_tracker(tracker: str, param: str, checkpoint: str | None = None, device: str = "cpu"):
+    """A ready tracker: a trained one (config + checkpoint, default epoch TEST.EPOCH) or a baseline by name."""
+    if tracker in _baselines():
+        return _baselines()[tracker](device=device)
+    path = resolve_checkpoint(tracker, param, checkpoint)
+    cfg = load_config(tracker, param)
     net = build_network(cfg, load_pretrained=False)
     net.load_state_dict(load_checkpoint(path)["net"])  # strict: a mismatch lists the missing/unexpected keys
-    return classes[tracker](net, cfg, device)
+    return _tracker_classes()[tracker](net, cfg, device)

@@ -1,0 +1,140 @@
+"""Run a tracker over a benchmark with a pool of worker processes and write one result file per sequence.
+
+    python tracking/test.py ostrack synth_tiny --dataset synth_uav --threads 2
+    python tracking/test.py ostrack vitb_256_mae_ce_32x4_ep300 --dataset dtb70_nlp --threads 8 --num_gpus 4
+    python tracking/test.py ostrack synth_tiny --dataset lasot --shard 0/4      # this machine: every 4th sequence
+    python tracking/test.py template_matching default --dataset vot:/data/vot2020/bag  # a baseline, no checkpoint
+
+Results: ``<output root>/test/tracking_results/<tracker>/<param>/<dataset>/<seq>.txt`` (x,y,w,h floats per frame,
+written atomically) and ``<seq>_time.txt`` (seconds per frame). Finished sequences are skipped, so a rerun resumes.
+A failing sequence does not stop the others; its traceback goes to ``errors.log`` in the results folder.
+
+Exit status: 0 when every sequence has a result, 1 when some failed, 2 on a usage error (unknown tracker, config,
+dataset or sequence, missing checkpoint).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from typing import Sequence as SequenceType
+
+import numpy as np
+import torch
+
+from lib.paths import apply_cli_roots
+from lib.test.evaluation.datasets import get_dataset
+from lib.test.evaluation.results import results_dir, write_result
+from lib.test.evaluation.running import run_dataset, track_sequence
+from lib.test.tracker.build import build_tracker, resolve_checkpoint, tracker_names
+from lib.train.run_training import config_name_of
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tracker", help=f"tracker family or baseline ({', '.join(tracker_names())})")
+    parser.add_argument("param", help="experiments/<tracker>/<param>.yaml name (any word, e.g. default, for a baseline)")
+    parser.add_argument("--dataset", default="synth_uav", help="benchmark name, or vot:<folder> (default synth_uav)")
+    parser.add_argument("--sequence", nargs="+", help="only these sequences (names)")
+    parser.add_argument("--threads", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--num_gpus", type=int, default=None,
+                        help="GPUs shared round-robin by the workers (default: all visible; 0 = CPU)")
+    parser.add_argument("--shard", help="I/N: run only sequences I, I+N, I+2N, ... (0 <= I < N), to split a "
+                                        "benchmark across machines")
+    parser.add_argument("--checkpoint", help="weights to load (default: epoch TEST.EPOCH of tracking/train.py)")
+    parser.add_argument("--debug", action="store_true",
+                        help="one process, print every frame's box and score, stop at the first error")
+    parser.add_argument("--results_root", help="results root (default <output root>/test/tracking_results)")
+    parser.add_argument("--data_root", help="dataset root")
+    parser.add_argument("--save_dir", help="output root (checkpoints are looked up and results written under it)")
+    parser.add_argument("--no_progress", action="store_true", help="no tqdm bar")
+    return parser
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must look like I/N (e.g. 0/4), got {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"--shard {text}: need N >= 1 and 0 <= I < N")
+    return index, count
+
+
+def select_sequences(sequences: list, names: SequenceType[str] | None, shard: str | None) -> list:
+    if names:
+        by_name = {s.name: s for s in sequences}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise KeyError(f"no sequence named {', '.join(unknown)} in this dataset (it has {len(sequences)}, "
+                           f"e.g. {', '.join(list(by_name)[:5])})")
+        sequences = [by_name[n] for n in names]
+    if shard:
+        index, count = parse_shard(shard)
+        sequences = sequences[index::count]  # interleaved, so long and short sequences spread over the shards
+    return sequences
+
+
+class _PrintingTracker:
+    """--debug: prints every frame's box and score as it is tracked."""
+
+    def __init__(self, tracker):
+        self.tracker, self.frame = tracker, 0
+
+    def initialize(self, image, box, sentence=None):
+        self.frame = 0
+        print(f"  frame 0: init {np.round(box, 1).tolist()}  sentence: {sentence!r}")
+        return self.tracker.initialize(image, box, sentence)
+
+    def track(self, image):
+        self.frame += 1
+        out = self.tracker.track(image)
+        print(f"  frame {self.frame}: {np.round(out['box'], 1).tolist()}  score {out.get('score', float('nan')):.3f}")
+        return out
+
+
+def run_debug(sequences, factory, folder) -> int:
+    tracker = _PrintingTracker(factory("cuda:0" if torch.cuda.is_available() else "cpu"))
+    for sequence in sequences:
+        print(f"{sequence.dataset}/{sequence.name} ({len(sequence)} frames)")
+        boxes, times = track_sequence(tracker, sequence)
+        write_result(folder, sequence.name, boxes, times)
+    return 0
+
+
+def main(argv: SequenceType[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    apply_cli_roots(args.data_root, args.save_dir)
+    try:
+        if args.threads < 1:
+            raise ValueError("--threads must be >= 1")
+        checkpoint = resolve_checkpoint(args.tracker, args.param, args.checkpoint)
+        sequences = select_sequences(get_dataset(args.dataset), args.sequence, args.shard)
+    except (KeyError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
+        return 2
+    folder = results_dir(args.tracker, config_name_of(args.param), args.dataset, args.results_root)
+    factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None)
+    if args.debug:
+        return run_debug(sequences, factory, folder)
+
+    num_gpus = torch.cuda.device_count() if args.num_gpus is None else args.num_gpus
+    outcomes = run_dataset(sequences, factory, folder, threads=args.threads, num_gpus=num_gpus,
+                           progress=not args.no_progress)
+    done = [o for o in outcomes if o.status == "done"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    frames, seconds = sum(o.frames for o in done), sum(o.seconds for o in done)
+    speed = f", {frames / seconds:.1f} FPS per worker" if seconds > 0 else ""
+    print(f"{args.tracker}/{args.param} on {args.dataset}: {len(done)} tracked, "
+          f"{len(outcomes) - len(done) - len(failed)} already done, {len(failed)} failed{speed} -> {folder}")
+    if failed:
+        print(f"failed sequences (tracebacks in {folder / 'errors.log'}):", file=sys.stderr)
+        for o in failed:
+            last_line = o.error.strip().splitlines()[-1] if o.error.strip() else "?"
+            print(f"  {o.sequence}: {last_line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
