@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import types
 
@@ -397,3 +398,10 @@ def test_launcher_passes_only_given_options(monkeypatch):
     # a failing torchrun makes the launcher exit non-zero
     monkeypatch.setattr(train_cli.subprocess, "run", lambda cmd, check: types.SimpleNamespace(returncode=3))
     assert train_cli.main(["--script", "s", "--config", "c", "--mode", "multiple", "--nproc_per_node", "2"]) == 3
+
+
+def test_atomic_write_gives_normal_file_permissions(tmp_path):
+    """mkstemp's 0600 must not leak into results and checkpoints that other users read."""
+    from lib.utils import io
+    path = io.atomic_write(tmp_path / "result.txt", "1,2,3,4\n")
+    assert path.read_text() == "1,2,3,4\n" and (path.stat().st_mode & 0o777) == 0o666 & ~io._UMASK

@@ -7,6 +7,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once at import, before any worker threads exist (os.umask is process-wide)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yields a temporary path beside ``path``; renamed over ``path`` only if the block finishes."""
@@ -14,6 +23,7 @@ def atomic_path(path: str | os.PathLike):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results and checkpoints are shared like any file
     try:
         yield Path(tmp)
         os.replace(tmp, path)
