@@ -1,60 +1,119 @@
-"""The README's main job, on the built-in SynthUAV benchmark: no download, CPU only.
+"""The README's main job on the built-in SynthUAV benchmark: no download, CPU only, about 10 minutes on 2 cores.
 
-Today it makes the benchmark (train, val and test splits, by day and by night) when missing and prints a
-summary of what a tracker will be trained and tested on. Training, testing and the report join this command
-as they land (see the README's status table).
+1. make SynthUAV (train, val, test) when missing;
+2. train the tiny one-stream tracker (``experiments/ostrack/synth_tiny.yaml``) with ``tracking/train.py``;
+3. track the SynthUAV test split with a pool of workers, and two baselines on the same sequences: a static box
+   (the first box repeated) and OpenCV template matching;
+4. print the report (success AUC, precision, normalised precision) and write success/precision plots.
 
-    python tracking/quickstart.py [--data_root DIR]
+Everything is resumed on a rerun: the finished training and finished result files are reused.
+The last output line is one JSON object with the three score sets and the wall-clock seconds.
+
+    python tracking/quickstart.py [--threads 2] [--data_root DIR] [--save_dir DIR]
+
+Exit status: 0 when the trained tracker reaches 3x the static baseline's AUC and beats template matching, 1 when
+it does not, 2 when a stage failed.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import subprocess
+import sys
 import time
-
-import numpy as np
+from pathlib import Path
 
 from lib import paths
-from lib.synth import SPLITS
+from lib.test.analysis.report import evaluate_trackers, render_table, write_plots
+from lib.test.evaluation.datasets import get_dataset
+from lib.test.evaluation.results import results_dir
+from lib.test.evaluation.running import run_dataset
+from lib.test.tracker.build import build_tracker
 from lib.train.dataset import SynthUAV
 
-ATTRIBUTE_NAMES = ("low resolution", "partial occlusion", "full occlusion", "out of view", "fast motion",
-                   "camera motion", "viewpoint change", "rotation", "deformation", "background clutter",
-                   "scale variation", "aspect ratio variation", "illumination variation", "motion blur")
+TRACKER, PARAM, DATASET = "ostrack", "synth_tiny", "synth_uav"
+BASELINES = {"static_baseline": "static_box", "template_matching": "template_matching"}
+SUMMARY_KEYS = ("auc", "precision", "norm_precision")
+TRAIN_SCRIPT = Path(__file__).resolve().parent / "train.py"
 
 
-def summarize(dataset: SynthUAV) -> dict:
-    """Sequence, frame and absence counts, sentence length and attribute frequencies of one split."""
-    seqs = [dataset.sequence(i) for i in range(dataset.get_num_sequences())]
-    frames = sum(len(s.frames) for s in seqs)
-    absent = sum(int(s.absent.sum()) for s in seqs)
-    attributes = np.stack([s.extra["attributes"][:len(ATTRIBUTE_NAMES)] for s in seqs])
-    return {"sequences": len(seqs), "frames": frames, "absent_frames": absent,
-            "mean_words": float(np.mean([len(s.language.split()) for s in seqs])),
-            "attributes": {n: int(c) for n, c in zip(ATTRIBUTE_NAMES, attributes.sum(axis=0)) if c},
-            "example": f"{seqs[0].name}: \"{seqs[0].language}\""}
+class Stages:
+    """Prints each stage with the seconds since the start."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def __call__(self, text: str) -> None:
+        print(f"[{self.elapsed():6.1f} s] {text}", flush=True)
 
 
-def main(argv=None) -> None:
+def make_data() -> None:
+    for split in ("train", "val", "test"):
+        dataset = SynthUAV(split=split)  # generated on first use, completed if a previous run was interrupted
+        print(f"  {split}: {dataset.get_num_sequences()} sequences")
+
+
+def train(no_progress: bool) -> None:
+    cmd = [sys.executable, str(TRAIN_SCRIPT), "--script", TRACKER, "--config", PARAM, "--resume", "auto"]
+    subprocess.run(cmd + (["--no_progress"] if no_progress else []), check=True)
+
+
+def track_all(sequences, threads: int, no_progress: bool) -> dict[str, Path]:
+    """Result folder per report label; the trained tracker and both baselines run on the same sequences."""
+    runs = {"tracker": (TRACKER, PARAM), **{label: (name, "default") for label, name in BASELINES.items()}}
+    folders = {}
+    for label, (tracker, param) in runs.items():
+        folder = folders[label] = results_dir(tracker, param, DATASET)
+        outcomes = run_dataset(sequences, functools.partial(build_tracker, tracker, param, None), folder,
+                               threads=threads, progress=not no_progress)
+        failed = [o.sequence for o in outcomes if o.status == "failed"]
+        if failed:
+            raise RuntimeError(f"{tracker}: {len(failed)} sequence(s) failed ({', '.join(failed[:5])}); "
+                               f"tracebacks in {folder / 'errors.log'}")
+    return folders
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data_root", default=None, help="data root (else TRACKING_DATA_ROOT, else <project>/data)")
+    parser.add_argument("--threads", type=int, default=2, help="test worker processes (default 2)")
+    parser.add_argument("--data_root", help="data root (else TRACKING_DATA_ROOT, else <project>/data)")
+    parser.add_argument("--save_dir", help="output root (else TRACKING_OUTPUT_ROOT, else <project>/output)")
+    parser.add_argument("--no_progress", action="store_true", help="no tqdm bars (log lines only)")
     args = parser.parse_args(argv)
-    paths.apply_cli_roots(args.data_root)
-    start = time.perf_counter()
-    report = {}
-    for split in SPLITS:
-        for night in (False, True):
-            dataset = SynthUAV(split=split, night=night)  # generated on first use
-            report[f"{split}{'_night' if night else ''}"] = summary = summarize(dataset)
-            print(f"{split + ('_night' if night else ''):>12}: {summary['sequences']:4d} sequences, "
-                  f"{summary['frames']:6d} frames, {summary['absent_frames']:5d} absent, "
-                  f"{summary['mean_words']:.1f} words/sentence   e.g. {summary['example']}")
-    test = report["test"]["attributes"]
-    print("test attributes (sequences): " + ", ".join(f"{k} {v}" for k, v in test.items()))
-    print(f"SynthUAV ready at {paths.dataset_root('synth_uav')} in {time.perf_counter() - start:.1f} s")
-    print(json.dumps({"synth_uav": {k: {kk: v[kk] for kk in ("sequences", "frames", "absent_frames")}
-                                    for k, v in report.items()}, "seconds": round(time.perf_counter() - start, 1)}))
+    paths.apply_cli_roots(args.data_root, args.save_dir)
+    stage = Stages()
+    try:
+        stage(f"1/4 SynthUAV at {paths.dataset_root('synth_uav', must_exist=False)}")
+        make_data()
+        stage(f"2/4 training {TRACKER}/{PARAM} (resumes a finished or interrupted run)")
+        train(args.no_progress)
+        sequences = get_dataset(DATASET)
+        stage(f"3/4 tracking {len(sequences)} test sequences with {args.threads} workers: trained tracker, "
+              f"static box, template matching")
+        folders = track_all(sequences, args.threads, args.no_progress)
+    except (subprocess.CalledProcessError, RuntimeError) as error:
+        print(f"error: quick start stopped: {error}", file=sys.stderr)
+        return 2
+
+    stage("4/4 report (pytracking protocol: AUC over 21 IoU thresholds, precision at 20 px, norm. precision at 0.2)")
+    scores = evaluate_trackers(sequences, folders)
+    print(render_table(scores, "md"))
+    plot_dir = paths.output_root() / "test" / "result_plots" / "quickstart"
+    for path in write_plots(scores, plot_dir, title="SynthUAV test"):
+        print(f"  plot: {path}")
+    tracker, static, template = (scores[k]["auc"] for k in ("tracker", "static_baseline", "template_matching"))
+    ok = tracker >= 3 * static and tracker > template
+    print(f"trained tracker AUC {tracker:.3f} = {tracker / max(static, 1e-9):.1f}x the static box "
+          f"({static:.3f}; needs >= 3x) and {'above' if tracker > template else 'NOT above'} template matching "
+          f"({template:.3f}): {'PASS' if ok else 'FAIL'}")
+    summary = {label: {k: round(float(v[k]), 4) for k in SUMMARY_KEYS} for label, v in scores.items()}
+    print(json.dumps({**summary, "seconds": round(stage.elapsed(), 1)}))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

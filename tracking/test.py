@@ -125,7 +125,7 @@ def main(argv: SequenceType[str] | None = None) -> int:
     failed = [o for o in outcomes if o.status == "failed"]
     frames, seconds = sum(o.frames for o in done), sum(o.seconds for o in done)
     speed = f", {frames / seconds:.1f} FPS per worker" if seconds > 0 else ""
-    print(f"{args.tracker}/{args.param} on {args.dataset}: {len(done)} tracked, "
+    print(f"{args.tracker}/{config_name_of(args.param)} on {args.dataset}: {len(done)} tracked, "
           f"{len(outcomes) - len(done) - len(failed)} already done, {len(failed)} failed{speed} -> {folder}")
     if failed:
         print(f"failed sequences (tracebacks in {folder / 'errors.log'}):", file=sys.stderr)
