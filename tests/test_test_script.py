@@ -96,3 +96,29 @@ def test_usage_errors_exit_2_with_the_reason(tmp_path, capsys, train_dataset_wri
     assert "no_such_set" in capsys.readouterr().err
     assert script.main(["magic", "default", "--dataset", dataset, *save]) == 2
     assert "unknown tracker" in capsys.readouterr().err
+
+
+def test_a_results_folder_is_never_filled_by_two_different_models(tmp_path, capsys, train_dataset_writers):
+    from lib.test.evaluation.results import MixedResultsError, claim_results_folder
+    from lib.test.tracker.build import tracker_identity
+    a, b, a_copy = tmp_path / "a.pth", tmp_path / "b.pth", tmp_path / "elsewhere" / "a.pth"
+    a.write_bytes(b"weights A")
+    b.write_bytes(b"weights B")
+    a_copy.parent.mkdir()
+    a_copy.write_bytes(b"weights A")
+    id_a = tracker_identity("ostrack", "synth_tiny", a)
+    assert id_a == tracker_identity("ostrack", "synth_tiny", a_copy)  # by content, not by path
+    folder = tmp_path / "results"
+    claim_results_folder(folder, id_a)
+    claim_results_folder(folder, tracker_identity("ostrack", "synth_tiny", a_copy))  # the same model resumes
+    with pytest.raises(MixedResultsError, match="checkpoint_blake2b"):
+        claim_results_folder(folder, tracker_identity("ostrack", "synth_tiny", b))
+
+    make_vot_stack(train_dataset_writers, tmp_path / "stack", names=("alpha",))
+    script = load_script()
+    args = ["static_box", "default", "--dataset", f"vot:{tmp_path / 'stack'}", "--save_dir", str(tmp_path / "out"),
+            "--no_progress"]
+    assert script.main(args) == 0
+    run_file = tmp_path / "out/test/tracking_results/static_box/default/vot_stack/run.json"
+    run_file.write_text('{"tracker": "something else"}')
+    assert script.main(args) == 2 and "move or delete" in capsys.readouterr().err

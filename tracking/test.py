@@ -10,7 +10,7 @@ written atomically) and ``<seq>_time.txt`` (seconds per frame). Finished sequenc
 A failing sequence does not stop the others; its traceback goes to ``errors.log`` in the results folder.
 
 Exit status: 0 when every sequence has a result, 1 when some failed, 2 on a usage error (unknown tracker, config,
-dataset or sequence, missing checkpoint).
+dataset or sequence, missing checkpoint, a results folder made by other weights or test settings).
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ import torch
 
 from lib.paths import apply_cli_roots
 from lib.test.evaluation.datasets import get_dataset
-from lib.test.evaluation.results import results_dir, write_result
+from lib.test.evaluation.results import MixedResultsError, claim_results_folder, results_dir, write_result
 from lib.test.evaluation.running import run_dataset, track_sequence
-from lib.test.tracker.build import build_tracker, resolve_checkpoint, tracker_names
+from lib.test.tracker.build import build_tracker, resolve_checkpoint, tracker_identity, tracker_names
 from lib.train.run_training import config_name_of
 
 
@@ -114,6 +114,11 @@ def main(argv: SequenceType[str] | None = None) -> int:
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2
     folder = results_dir(args.tracker, config_name_of(args.param), args.dataset, args.results_root)
+    try:
+        claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint))
+    except MixedResultsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None)
     if args.debug:
         return run_debug(sequences, factory, folder)

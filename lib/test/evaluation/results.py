@@ -3,6 +3,7 @@
 last and atomically, so its presence means the sequence is finished."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -35,3 +36,25 @@ def write_result(folder: Path, sequence: str, boxes: np.ndarray, times: np.ndarr
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     atomic_write(Path(folder) / f"{sequence}_time.txt", "".join(f"{t:.6f}\n" for t in times))
     return atomic_write(result_path(folder, sequence), "".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in boxes))
+
+
+RUN_FILE = "run.json"
+
+
+class MixedResultsError(ValueError):
+    """A results folder holds results of another model or other test settings than the one about to run."""
+
+
+def claim_results_folder(folder: Path, identity: dict) -> None:
+    """Results in one folder come from one model: the first run records what made them (``run.json``); a later run
+    with other weights or test settings is refused, since skipping 'finished' sequences would mix the two."""
+    path = Path(folder) / RUN_FILE
+    if path.is_file():
+        recorded = json.loads(path.read_text())
+        if recorded != identity:
+            changed = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))
+            raise MixedResultsError(f"{folder} holds results made with another {', '.join(changed)} than this run's "
+                                    f"(see {path}); move or delete that folder, or write elsewhere "
+                                    f"with --results_root")
+        return
+    atomic_write(path, json.dumps(identity, indent=1, sort_keys=True) + "\n")

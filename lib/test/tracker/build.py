@@ -1,9 +1,11 @@
 """Build a test-time tracker from (tracker family, config name) and a trained checkpoint."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from lib.config import load_config
+from lib.config.merge import _plain
 from lib.models import build_network
 from lib.paths import output_root
 from lib.train.run_training import config_name_of
@@ -52,3 +54,15 @@ def build_tracker(tracker: str, param: str, checkpoint: str | None = None, devic
     net = build_network(cfg, load_pretrained=False)
     net.load_state_dict(load_checkpoint(path)["net"])  # strict: a mismatch lists the missing/unexpected keys
     return _tracker_classes()[tracker](net, cfg, device)
+
+
+def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None) -> dict:
+    """What determines a tracker's results: the weights (by content) and the test-time settings (``TEST``)."""
+    if tracker in _baselines():
+        return {"tracker": tracker}
+    digest = hashlib.blake2b(digest_size=16)
+    with open(checkpoint, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            digest.update(block)
+    return {"tracker": tracker, "checkpoint_blake2b": digest.hexdigest(),
+            "test_settings": _plain(load_config(tracker, param).TEST)}
