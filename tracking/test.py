@@ -24,7 +24,7 @@ import torch
 
 from lib.paths import apply_cli_roots
 from lib.test.evaluation.datasets import get_dataset
-from lib.test.evaluation.results import MixedResultsError, claim_results_folder, results_dir, write_result
+from lib.test.evaluation.results import claim_results_folder, results_dir, write_result
 from lib.test.evaluation.running import run_dataset, track_sequence
 from lib.test.tracker.build import build_tracker, resolve_checkpoint, tracker_identity, tracker_names
 from lib.train.run_training import config_name_of
@@ -110,14 +110,10 @@ def main(argv: SequenceType[str] | None = None) -> int:
             raise ValueError("--threads must be >= 1")
         checkpoint = resolve_checkpoint(args.tracker, args.param, args.checkpoint)
         sequences = select_sequences(get_dataset(args.dataset), args.sequence, args.shard)
-    except (KeyError, ValueError, FileNotFoundError) as error:
-        print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
-        return 2
-    folder = results_dir(args.tracker, config_name_of(args.param), args.dataset, args.results_root)
-    try:
+        folder = results_dir(args.tracker, config_name_of(args.param), args.dataset, args.results_root)
         claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint))
-    except MixedResultsError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (KeyError, ValueError, FileNotFoundError) as error:  # config and mixed-results errors are ValueErrors
+        print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2
     factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None)
     if args.debug:
