@@ -49,6 +49,7 @@ def claim_results_folder(folder: Path, identity: dict) -> None:
     """Results in one folder come from one model: the first run records what made them (``run.json``); a later run
     with other weights or test settings is refused, since skipping 'finished' sequences would mix the two."""
     path = Path(folder) / RUN_FILE
+    identity = json.loads(json.dumps(identity))  # compare as stored (tuples become lists)
     if path.is_file():
         recorded = json.loads(path.read_text())
         if recorded != identity:

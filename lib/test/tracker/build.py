@@ -5,7 +5,6 @@ import hashlib
 from pathlib import Path
 
 from lib.config import load_config
-from lib.config.merge import _plain
 from lib.models import build_network
 from lib.paths import output_root
 from lib.train.run_training import config_name_of
@@ -65,4 +64,4 @@ def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None) ->
         for block in iter(lambda: f.read(1 << 24), b""):
             digest.update(block)
     return {"tracker": tracker, "checkpoint_blake2b": digest.hexdigest(),
-            "test_settings": _plain(load_config(tracker, param).TEST)}
+            "test_settings": dict(load_config(tracker, param).TEST)}
