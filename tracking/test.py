@@ -33,7 +33,8 @@ from lib.train.run_training import config_name_of
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tracker", help=f"tracker family or baseline ({', '.join(tracker_names())})")
-    parser.add_argument("param", help="experiments/<tracker>/<param>.yaml name (any word, e.g. default, for a baseline)")
+    parser.add_argument("param", help="experiments/<tracker>/<param>.yaml name, or a yaml path (any word, e.g. "
+                                      "default, for a baseline)")
     parser.add_argument("--dataset", default="synth_uav", help="benchmark name, or vot:<folder> (default synth_uav)")
     parser.add_argument("--sequence", nargs="+", help="only these sequences (names)")
     parser.add_argument("--threads", type=int, default=1, help="worker processes (default 1)")

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from lib.paths import apply_cli_roots, output_root
 from lib.test.evaluation.data import list_images
+from lib.test.evaluation.results import boxes_text
 from lib.test.tracker.baselines import BASELINES
 from lib.utils.image import imread_rgb
 from lib.utils.io import atomic_write
@@ -178,11 +179,8 @@ def make_tracker(name: str, param: str, checkpoint: str | None, device: str | No
         raise DemoError("--device cuda, but CUDA is not available here; use --device cpu")
     try:
         return build_tracker(name, param, checkpoint, device)
-    except KeyError as error:
-        message = str(error.args[0])
-        if not all(name in message for name in BASELINES):
-            message += f" (or a baseline: {', '.join(sorted(BASELINES))})"
-        raise DemoError(message) from None
+    except KeyError as error:  # its message lists the trackers and the baselines
+        raise DemoError(str(error.args[0])) from None
     except (FileNotFoundError, ValueError) as error:
         raise DemoError(str(error)) from None
 
@@ -282,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
             sink.close()
     finally:
         source.close()
-    boxes_file = atomic_write(boxes_path(output), "".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in boxes))
+    boxes_file = atomic_write(boxes_path(output), boxes_text(boxes))
     tracked = np.array(times[1:]) if len(times) > 1 else np.array([np.nan])
     fps = 1.0 / tracked.mean() if np.isfinite(tracked.mean()) and tracked.mean() > 0 else float("nan")
     print(f"{args.tracker}: {len(boxes)} frames, {1000 * tracked.mean():.2f} ms/frame ({fps:.1f} FPS) tracking only"

@@ -5,6 +5,7 @@ The decoder is chosen once per process and logged once. A missing or undecodable
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import cv2
@@ -12,6 +13,14 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 _decoder: str | None = None
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> list:
+    """'img2.jpg' sorts before 'img10.jpg' (unpadded frame numbers are common in some benchmarks)."""
+    return [int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(name)]
 
 
 def _choose_decoder() -> str:

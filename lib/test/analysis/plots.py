@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from lib.test.analysis import metrics as M
 from lib.test.analysis.report import Scores
-from lib.utils.io import atomic_path
+from lib.utils.io import atomic_path, safe_filename
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,6 @@ def plot_curves(results: Mapping[str, Scores], kind: PlotKind, path: Path, subti
     return Path(path)
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
 def plot_report(results: Mapping[str, Scores], out_dir: str | Path, title: str = "",
                 attributes: bool = False) -> list[Path]:
     """Every available plot kind for the overall scores (``<out_dir>/<kind>.png``) and, with ``attributes``, per
@@ -75,6 +71,7 @@ def plot_report(results: Mapping[str, Scores], out_dir: str | Path, title: str =
         for attribute, summary in first.items():
             subset = {label: r["attributes"][attribute] for label, r in results.items()}
             subtitle = f"{title + ', ' if title else ''}{attribute} ({summary['sequences']})"
-            written += [plot_curves(subset, k, out_dir / "attributes" / f"{_safe(attribute)}_{k.name}.png", subtitle)
+            folder = out_dir / "attributes"
+            written += [plot_curves(subset, k, folder / f"{safe_filename(attribute)}_{k.name}.png", subtitle)
                         for k in kinds]
     return written

@@ -16,7 +16,6 @@ happen to be only 0/1. An attribute's score is the mean over the sequences whose
 from __future__ import annotations
 
 import functools
-import hashlib
 import pickle
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence as SequenceType
@@ -30,7 +29,7 @@ from lib.test.analysis.results_loader import MissingResultsError, check_results_
     parse_result
 from lib.test.evaluation.data import Sequence
 from lib.test.evaluation.webuav_layout import WEBUAV_ATTRIBUTES
-from lib.utils.io import atomic_write
+from lib.utils.io import atomic_write, content_digest, safe_filename
 
 Scores = dict  # str -> float | np.ndarray (| int for "sequences")
 
@@ -47,21 +46,14 @@ def cache_root() -> Path:
     return output_root() / "test" / "analysis_cache"
 
 
-def _digest(*parts: bytes) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part)
-    return h.hexdigest()
-
-
 @functools.cache
 def scorer_digest() -> str:
     """Changes whenever the scoring code changes, so cached scores never outlive it."""
-    return _digest(*(Path(m.__file__).read_bytes() for m in (metrics, protocols)))
+    return content_digest(*(Path(m.__file__).read_bytes() for m in (metrics, protocols)))
 
 
 def gt_digest(sequence: Sequence) -> str:
-    return _digest(np.ascontiguousarray(sequence.ground_truth).tobytes(),
+    return content_digest(np.ascontiguousarray(sequence.ground_truth).tobytes(),
                    np.ascontiguousarray(sequence.visible).tobytes())
 
 
@@ -69,8 +61,8 @@ def _cache_file(cache_dir: Path, folder: Path, protocol: str) -> Path:
     """Readable name (``<tracker>_<param>_<dataset>``) plus a digest of the absolute folder path."""
     folder = folder.resolve()
     readable = "_".join(p for p in (folder.parent.parent.name, folder.parent.name, folder.name) if p)
-    readable = "".join(c if c.isalnum() or c in "-_." else "_" for c in readable)[:100]
-    return cache_dir / f"{readable}_{protocol}_{_digest(str(folder).encode())[:12]}.pkl"
+    readable = safe_filename(readable)[:100]
+    return cache_dir / f"{readable}_{protocol}_{content_digest(str(folder).encode())[:12]}.pkl"
 
 
 def _read_cache(path: Path) -> dict:
@@ -99,7 +91,7 @@ def score_tracker(sequences: SequenceType[Sequence], result_folder: str | Path, 
     for seq in sequences:
         path = paths[seq.name]
         data = path.read_bytes()
-        key = (str(path.resolve()), _digest(data), protocol, gt_digest(seq), scorer_digest())
+        key = (str(path.resolve()), content_digest(data), protocol, gt_digest(seq), scorer_digest())
         entry = cache.get(seq.name)
         if entry is not None and entry[0] == key:
             out[seq.name] = entry[1]

@@ -13,8 +13,7 @@ from typing import Mapping, Sequence as SequenceType
 import numpy as np
 
 from lib.utils.annotations import box_validity, clean_sentence, parse_boxes, parse_flags, parse_rows
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+from lib.utils.image import IMAGE_EXTENSIONS, natural_key
 
 
 @dataclass
@@ -123,11 +122,6 @@ def numbered_frames(folder: Path, count: int, digits: int, first: int = 1, ext: 
     """Frame paths ``folder/<prefix><number padded to digits><ext>`` for ``count`` frames from ``first``."""
     folder = Path(folder)
     return [str(folder / f"{prefix}{i:0{digits}d}{ext}") for i in range(first, first + count)]
-
-
-def natural_key(name: str) -> list:
-    import re
-    return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
 
 
 def list_images(folder: Path) -> list[str]:

@@ -33,9 +33,13 @@ def result_path(folder: Path, sequence: str) -> Path:
 
 
 def write_result(folder: Path, sequence: str, boxes: np.ndarray, times: np.ndarray) -> Path:
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     atomic_write(Path(folder) / f"{sequence}_time.txt", "".join(f"{t:.6f}\n" for t in times))
-    return atomic_write(result_path(folder, sequence), "".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in boxes))
+    return atomic_write(result_path(folder, sequence), boxes_text(boxes))
+
+
+def boxes_text(boxes) -> str:
+    """One ``x,y,w,h`` row per box, floats with 4 decimals (never truncated to integers)."""
+    return "".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
 
 
 RUN_FILE = "run.json"

@@ -1,7 +1,6 @@
 """Build a test-time tracker from (tracker family, config name) and a trained checkpoint."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from lib.config import load_config
@@ -10,6 +9,7 @@ from lib.paths import output_root
 from lib.train.run_training import config_name_of
 from lib.train.trainers.checkpoint import checkpoint_path, load_checkpoint
 from lib.train.trainers.logging import RunDirs
+from lib.utils.io import file_digest
 
 
 def _tracker_classes() -> dict:
@@ -59,9 +59,5 @@ def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None) ->
     """What determines a tracker's results: the weights (by content) and the test-time settings (``TEST``)."""
     if tracker in _baselines():
         return {"tracker": tracker}
-    digest = hashlib.blake2b(digest_size=16)
-    with open(checkpoint, "rb") as f:
-        for block in iter(lambda: f.read(1 << 24), b""):
-            digest.update(block)
-    return {"tracker": tracker, "checkpoint_blake2b": digest.hexdigest(),
+    return {"tracker": tracker, "checkpoint_blake2b": file_digest(checkpoint),
             "test_settings": dict(load_config(tracker, param).TEST)}

@@ -6,26 +6,18 @@ directly, so the readers work unchanged on a folder or an LMDB pack. Errors name
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from lib.utils.annotations import clean_sentence, parse_boxes, parse_flags, parse_rows
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
-_DIGITS = re.compile(r"(\d+)")
+from lib.utils.image import IMAGE_EXTENSIONS, natural_key
 
 
 def join(*parts: str) -> str:
     """Relative posix path from parts, skipping empty ones ('' stands for the dataset root)."""
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
-
-
-def natural_key(name: str) -> list:
-    """'img2.jpg' sorts before 'img10.jpg' (unpadded frame numbers are common in some benchmarks)."""
-    return [int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(name)]
 
 
 def is_hidden(name: str) -> bool:
