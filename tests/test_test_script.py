@@ -122,3 +122,14 @@ def test_a_results_folder_is_never_filled_by_two_different_models(tmp_path, caps
     run_file = tmp_path / "out/test/tracking_results/static_box/default/vot_stack/run.json"
     run_file.write_text('{"tracker": "something else"}')
     assert script.main(args) == 2 and "move or delete" in capsys.readouterr().err
+
+
+def test_an_owner_replaces_another_models_results(tmp_path):
+    from lib.test.evaluation.results import claim_results_folder
+    folder = tmp_path / "results"
+    claim_results_folder(folder, {"tracker": "a"})
+    (folder / "seq.txt").write_text("1,2,3,4\n")
+    claim_results_folder(folder, {"tracker": "a"}, replace_other=True)  # same model: results kept
+    assert (folder / "seq.txt").is_file()
+    claim_results_folder(folder, {"tracker": "b"}, replace_other=True)
+    assert not (folder / "seq.txt").exists() and '"b"' in (folder / "run.json").read_text()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 from lib import paths
 from lib.test.analysis.report import evaluate_trackers, render_table, write_plots
 from lib.test.evaluation.datasets import get_dataset
-from lib.test.evaluation.results import MixedResultsError, claim_results_folder, results_dir
+from lib.test.evaluation.results import claim_results_folder, results_dir
 from lib.test.evaluation.running import run_dataset
 from lib.test.tracker.build import build_tracker, resolve_checkpoint, tracker_identity
 from lib.train.dataset import SynthUAV
@@ -69,13 +68,9 @@ def track_all(sequences, threads: int, no_progress: bool) -> dict[str, Path]:
     folders = {}
     for label, (tracker, param) in runs.items():
         folder = folders[label] = results_dir(tracker, param, DATASET)
-        identity = tracker_identity(tracker, param, resolve_checkpoint(tracker, param))
-        try:
-            claim_results_folder(folder, identity)
-        except MixedResultsError:  # made by an earlier model (retrained since): this loop owns them, redo them
-            print(f"  {folder}: results of an earlier model, tracking again")
-            shutil.rmtree(folder)
-            claim_results_folder(folder, identity)
+        # made by an earlier model (retrained since)? this loop owns the folder: redo them
+        claim_results_folder(folder, tracker_identity(tracker, param, resolve_checkpoint(tracker, param)),
+                             replace_other=True)
         outcomes = run_dataset(sequences, functools.partial(build_tracker, tracker, param, None), folder,
                                threads=threads, progress=not no_progress)
         failed = [o.sequence for o in outcomes if o.status == "failed"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -49,17 +50,21 @@ class MixedResultsError(ValueError):
     """A results folder holds results of another model or other test settings than the one about to run."""
 
 
-def claim_results_folder(folder: Path, identity: dict) -> None:
+def claim_results_folder(folder: Path, identity: dict, replace_other: bool = False) -> None:
     """Results in one folder come from one model: the first run records what made them (``run.json``); a later run
-    with other weights or test settings is refused, since skipping 'finished' sequences would mix the two."""
+    with other weights or test settings is refused, since skipping 'finished' sequences would mix the two.
+    ``replace_other=True`` (for a caller that owns the folder) deletes the other model's results instead."""
     path = Path(folder) / RUN_FILE
     identity = json.loads(json.dumps(identity))  # compare as stored (tuples become lists)
     if path.is_file():
         recorded = json.loads(path.read_text())
-        if recorded != identity:
+        if recorded == identity:
+            return
+        if not replace_other:
             changed = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))
             raise MixedResultsError(f"{folder} holds results made with another {', '.join(changed)} than this run's "
                                     f"(see {path}); move or delete that folder, or write elsewhere "
                                     f"with --results_root")
-        return
+        print(f"  {folder}: results of another model, removed to track again")
+        shutil.rmtree(folder)
     atomic_write(path, json.dumps(identity, indent=1, sort_keys=True) + "\n")
