@@ -22,6 +22,11 @@ class Sequence:
 
     ``ground_truth`` is (N, 4) float64 x,y,w,h with NaN rows where the target is absent or the box is invalid;
     ``visible`` is the matching (N,) bool. ``frames`` are image paths (they need not exist on disk).
+
+    Two more fields keep what the annotation files said before that cleaning, because the reference toolkits'
+    rules (``lib/test/analysis/protocols.py``, ``pytracking``) depend on it: ``raw_ground_truth`` holds the boxes
+    as read (8-value polygons converted; NaN only where the file has NaN; None = same as ``ground_truth``), and
+    ``absent`` the absence flags read from the dataset's flag files (None when the dataset has none).
     """
 
     name: str
@@ -32,13 +37,28 @@ class Sequence:
     language: str | None = None
     attributes: dict | None = None
     extra: dict = field(default_factory=dict)
+    raw_ground_truth: np.ndarray | None = None
+    absent: np.ndarray | None = None
 
     def __post_init__(self):
         self.ground_truth = np.asarray(self.ground_truth, dtype=np.float64).reshape(-1, 4)
         self.visible = np.asarray(self.visible, dtype=bool).reshape(-1)
-        if len(self.visible) != len(self.ground_truth):
-            raise ValueError(f"{self.dataset}/{self.name}: {len(self.visible)} visibility flags for "
-                             f"{len(self.ground_truth)} boxes")
+        n = len(self.ground_truth)
+        if len(self.visible) != n:
+            raise ValueError(f"{self.dataset}/{self.name}: {len(self.visible)} visibility flags for {n} boxes")
+        if self.raw_ground_truth is not None:
+            self.raw_ground_truth = np.asarray(self.raw_ground_truth, dtype=np.float64).reshape(-1, 4)
+            if len(self.raw_ground_truth) != n:
+                raise ValueError(f"{self.dataset}/{self.name}: {len(self.raw_ground_truth)} raw boxes for {n} boxes")
+        if self.absent is not None:
+            self.absent = np.asarray(self.absent, dtype=bool).reshape(-1)
+            if len(self.absent) != n:
+                raise ValueError(f"{self.dataset}/{self.name}: {len(self.absent)} absence flags for {n} boxes")
+
+    @property
+    def file_ground_truth(self) -> np.ndarray:
+        """The boxes as the annotation files give them (see the class docstring)."""
+        return self.ground_truth if self.raw_ground_truth is None else self.raw_ground_truth
 
     @property
     def init_box(self) -> np.ndarray:
@@ -55,8 +75,9 @@ class Sequence:
 def make_sequence(name: str, dataset: str, frames: SequenceType[str], boxes: np.ndarray,
                   absent: np.ndarray | None = None, language: str | None = None,
                   attributes: Mapping | None = None, check_frames: bool = True, **extra) -> Sequence:
-    """Builds a Sequence: absent or invalid boxes become NaN and not visible."""
-    boxes = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    """Builds a Sequence: absent or invalid boxes become NaN and not visible (the file's boxes are kept too)."""
+    raw = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    boxes = raw.copy()
     visible = box_validity(boxes)
     if absent is not None:
         absent = np.asarray(absent, dtype=bool).reshape(-1)
@@ -68,7 +89,8 @@ def make_sequence(name: str, dataset: str, frames: SequenceType[str], boxes: np.
     if check_frames and len(frames) != len(boxes):
         raise ValueError(f"{dataset} sequence {name!r}: {len(boxes)} boxes but {len(frames)} frames")
     return Sequence(name=name, dataset=dataset, frames=frames, ground_truth=boxes, visible=visible,
-                    language=language, attributes=dict(attributes) if attributes is not None else None, extra=extra)
+                    language=language, attributes=dict(attributes) if attributes is not None else None, extra=extra,
+                    raw_ground_truth=raw, absent=absent)
 
 
 # -- file helpers ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The WebUAV-3M layout (WebUAV-3M test split, SynthUAV test and test_night):
 
 ``<split folder>/<seq>/{img/000001.jpg, groundtruth_rect.txt, absent.txt, attributes.txt, language.txt}``.
-Absent frames: ``absent.txt`` (one 0/1 per frame) when present, else the 0,0,0,0 boxes.
+Absent frames: ``absent.txt`` (one 0/1 per frame) when present; the 0,0,0,0 boxes of absent frames are invalid
+boxes anyway (zero size), so they are never visible either way.
 """
 from __future__ import annotations
 
@@ -20,8 +21,6 @@ WEBUAV_ATTRIBUTES = ("Low_resolution", "Partial_occlusion", "Full_occlusion", "O
 def load_webuav_sequence(folder: Path, dataset: str) -> Sequence:
     boxes = read_boxes(folder / "groundtruth_rect.txt")
     absent = read_optional_flags(folder / "absent.txt", len(boxes))
-    if absent is None:
-        absent = (boxes == 0).all(axis=1)
     return make_sequence(folder.name, dataset, numbered_frames(folder / "img", len(boxes), 6), boxes, absent,
                          language=read_sentence(folder / "language.txt"),
                          attributes=named_attributes(folder / "attributes.txt", WEBUAV_ATTRIBUTES))
