@@ -27,6 +27,7 @@ class Sequence:
     rules (``lib/test/analysis/protocols.py``, ``pytracking``) depend on it: ``raw_ground_truth`` holds the boxes
     as read (8-value polygons converted; NaN only where the file has NaN; None = same as ``ground_truth``), and
     ``absent`` the absence flags read from the dataset's flag files (None when the dataset has none).
+    ``ground_truth_file`` names the file the boxes came from (row i = frame i), for error messages.
     """
 
     name: str
@@ -39,6 +40,7 @@ class Sequence:
     extra: dict = field(default_factory=dict)
     raw_ground_truth: np.ndarray | None = None
     absent: np.ndarray | None = None
+    ground_truth_file: str | None = None
 
     def __post_init__(self):
         self.ground_truth = np.asarray(self.ground_truth, dtype=np.float64).reshape(-1, 4)
@@ -74,7 +76,8 @@ class Sequence:
 
 def make_sequence(name: str, dataset: str, frames: SequenceType[str], boxes: np.ndarray,
                   absent: np.ndarray | None = None, language: str | None = None,
-                  attributes: Mapping | None = None, check_frames: bool = True, **extra) -> Sequence:
+                  attributes: Mapping | None = None, check_frames: bool = True, ground_truth_file: str | None = None,
+                  **extra) -> Sequence:
     """Builds a Sequence: absent or invalid boxes become NaN and not visible (the file's boxes are kept too)."""
     raw = np.array(boxes, dtype=np.float64).reshape(-1, 4)
     boxes = raw.copy()
@@ -90,7 +93,8 @@ def make_sequence(name: str, dataset: str, frames: SequenceType[str], boxes: np.
         raise ValueError(f"{dataset} sequence {name!r}: {len(boxes)} boxes but {len(frames)} frames")
     return Sequence(name=name, dataset=dataset, frames=frames, ground_truth=boxes, visible=visible,
                     language=language, attributes=dict(attributes) if attributes is not None else None, extra=extra,
-                    raw_ground_truth=raw, absent=absent)
+                    raw_ground_truth=raw, absent=absent,
+                    ground_truth_file=str(ground_truth_file) if ground_truth_file is not None else None)
 
 
 # -- file helpers ---------------------------------------------------------------------------------------------------
