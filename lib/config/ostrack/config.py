@@ -58,12 +58,12 @@ DEFAULTS = {
         "MAX_TEXT_LEN": 40,
         "TRAIN": {
             "DATASETS_NAME": ["LASOT", "GOT10K_train", "COCO17", "TRACKINGNET"],
-            "DATASETS_RATIO": [1, 1, 1, 1],
+            "DATASETS_RATIO": [1.0, 1.0, 1.0, 1.0],   # sampling weights (floats; ints are accepted)
             "SAMPLE_PER_EPOCH": 60000,
         },
         "VAL": {
             "DATASETS_NAME": ["GOT10K_val"],
-            "DATASETS_RATIO": [1],
+            "DATASETS_RATIO": [1.0],
             "SAMPLE_PER_EPOCH": 10000,
         },
         "SEARCH": {"SIZE": 256, "FACTOR": 4.0, "CENTER_JITTER": 3.0, "SCALE_JITTER": 0.25, "NUMBER": 1},
@@ -76,4 +76,11 @@ DEFAULTS = {
         "SEARCH_SIZE": 256,
         "EPOCH": 300,
     },
+}
+
+# element types of the lists whose default is empty (lib/config/merge.py checks yaml lists against them)
+LIST_ELEMENT_TYPES = {
+    "MODEL.BACKBONE.CE_LOC": int,
+    "MODEL.BACKBONE.CE_KEEP_RATIO": float,
+    "TRAIN.CHECKPOINT_MILESTONES": int,
 }
