@@ -122,7 +122,30 @@ def test_wrong_length_names_the_file(tmp_path):
     seqs = in_memory(names=("a",))
     write_results(tmp_path / "t", {"a": gt_boxes(0)[:-2]})
     with pytest.raises(ValueError, match=r"a\.txt \(sequence a\): result has 8 frames but the ground truth has 10"):
-        score_tracker(seqs, tmp_path / "t", use_cache=False)
+        score_tracker(seqs, tmp_path / "t", protocol="strict", use_cache=False)
+    with pytest.warns(UserWarning, match=r"a\.txt \(sequence a\): result has 8 frames .* zero-padded"):
+        padded = score_tracker(seqs, tmp_path / "t", use_cache=False)  # pytracking pads outside LaSOT
+    assert padded["a"]["precision"] == pytest.approx(8 / 10)
+
+
+def test_protocols_read_the_file_ground_truth_by_dataset(tmp_path):
+    """Through the report: pytracking's 'uav' rule on UAV123 names, its NaN error elsewhere, strict and otb."""
+    gt = gt_boxes(0)
+    gt[4] = np.nan  # an unannotated UAV123 frame
+    pred = gt_boxes(0)
+    pred[4] = [300, 300, 10, 10]
+    write_results(tmp_path / "t", {"a": pred})
+    uav = [make_sequence("a", "uav123", [f"{i}.jpg" for i in range(N)], gt)]
+    s = score_tracker(uav, tmp_path / "t", use_cache=False)["a"]
+    assert s["precision"] == 1.0 and s["norm_precision"] == 1.0  # hits, as pytracking counts them on UAV123
+    assert s["success_curve"][0] == pytest.approx(9 / 10)
+    s = score_tracker(uav, tmp_path / "t", protocol="strict", use_cache=False)["a"]
+    assert s["precision"] == pytest.approx(9 / 10) and s["norm_precision"] == pytest.approx(9 / 10)
+    s = score_tracker(uav, tmp_path / "t", protocol="otb", use_cache=False)["a"]
+    assert s["precision"] == 1.0 and s["success_curve"][0] == pytest.approx(9 / 10)  # MATLAB: -1, a hit
+    other = [make_sequence("a", "dtb70", [f"{i}.jpg" for i in range(N)], gt)]
+    with pytest.raises(ValueError, match=r"a\.txt \(sequence a\): the ground truth has NaN"):
+        score_tracker(other, tmp_path / "t", use_cache=False)
 
 
 # -- scores, tables ------------------------------------------------------------------------------------------------
@@ -211,7 +234,7 @@ def test_cache_reused_and_invalidated(tmp_path, monkeypatch):
     seqs, folder, cache = in_memory(), tmp_path / "t", tmp_path / "cache"
     write_results(folder, {s.name: s.ground_truth for s in seqs})
     first = score_tracker(seqs, folder, cache_dir=cache)
-    assert len(calls) == 3 and len(list(cache.glob("*.pkl"))) == 1
+    assert len(calls) == 3 and len(list(cache.glob("*.json"))) == 1
     again = score_tracker(seqs, folder, cache_dir=cache)
     assert len(calls) == 3 and again["b"]["auc"] == first["b"]["auc"] == pytest.approx(PERFECT_AUC)
 
@@ -233,14 +256,53 @@ def test_cache_reused_and_invalidated(tmp_path, monkeypatch):
     assert len(calls) == 11
 
 
-def test_corrupt_cache_is_ignored(tmp_path):
+class _RunsCode:
+    """Unpickling this calls ``Path.touch(marker)``: what a crafted cache file could do with a shell command."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return Path.touch, (self.marker,)
+
+
+@pytest.mark.parametrize("content", [b"not json", b'{"format": 2, "entries": {"a": 5}}', b"[1, 2]", b"\xff\xfe",
+                                     b'{"format": 2, "entries": {"a": [["k"], {"auc": "x"}]}}'])
+def test_corrupt_cache_is_ignored(tmp_path, content):
     seqs, folder, cache = in_memory(), tmp_path / "t", tmp_path / "cache"
     write_results(folder, {s.name: s.ground_truth for s in seqs})
     score_tracker(seqs, folder, cache_dir=cache)
-    cache_file, = cache.glob("*.pkl")
-    cache_file.write_bytes(b"not a pickle")
+    cache_file, = cache.glob("*.json")
+    cache_file.write_bytes(content)
     assert score_tracker(seqs, folder, cache_dir=cache)["a"]["precision"] == 1.0
-    assert cache_file.read_bytes() != b"not a pickle"  # rewritten
+    assert cache_file.read_bytes() != content  # rewritten
+
+
+def test_crafted_cache_file_runs_no_code(tmp_path):
+    import pickle
+    seqs, folder, cache = in_memory(), tmp_path / "t", tmp_path / "cache"
+    write_results(folder, {s.name: s.ground_truth for s in seqs})
+    score_tracker(seqs, folder, cache_dir=cache)
+    cache_file, = cache.glob("*.json")
+    marker = tmp_path / "code_ran"
+    payload = pickle.dumps({"format": 1, "entries": _RunsCode(marker)})
+    cache_file.write_bytes(payload)  # where the cache is read from ...
+    cache_file.with_suffix(".pkl").write_bytes(payload)  # ... and where the pickle cache used to be
+    assert score_tracker(seqs, folder, cache_dir=cache)["b"]["auc"] == pytest.approx(PERFECT_AUC)
+    assert not marker.exists()
+    pickle.loads(payload)  # the payload is live: unpickling it does run the code
+    assert marker.exists()
+
+
+def test_cached_scores_equal_fresh_scores(tmp_path):
+    seqs, folder, cache = in_memory(), tmp_path / "t", tmp_path / "cache"
+    write_results(folder, {"a": seqs[0].ground_truth, "b": shifted(seqs[1].ground_truth),
+                           "c": seqs[2].ground_truth + 0.37})
+    fresh = score_tracker(seqs, folder, cache_dir=cache)
+    cached = score_tracker(seqs, folder, cache_dir=cache)
+    for name in fresh:
+        for key, value in fresh[name].items():
+            np.testing.assert_array_equal(cached[name][key], value)  # bit for bit through JSON
 
 
 # -- plots ---------------------------------------------------------------------------------------------------------
@@ -281,7 +343,7 @@ def test_cli_json_and_plots(vot_results, output_root, capsys):
     assert sorted(p.name for p in out["plots"]) == ["norm_precision.png", "precision.png", "success.png"]
     assert all(p.parent == plot_dir and p.stat().st_size > 0 for p in out["plots"])
     assert f"3 plots written to {plot_dir}: success.png, precision.png, norm_precision.png" in captured.err
-    assert list((output_root / "test" / "analysis_cache").glob("*.pkl"))  # the cache lives under the output root
+    assert list((output_root / "test" / "analysis_cache").glob("*.json"))  # the cache lives under the output root
 
 
 def test_cli_md_with_results_root_option(vot_results, tmp_path, capsys):
@@ -302,7 +364,7 @@ def test_cli_output_root_option(vot_results, tmp_path, capsys):
     out = main(["--dataset", f"vot:{stack}", "--trackers", "shifted/p", "--output_root", str(other),
                 "--format", "csv"])
     assert out["results"]["shifted/p"]["auc"] == pytest.approx(SHIFTED_AUC)
-    assert list((other / "test" / "analysis_cache").glob("*.pkl"))
+    assert list((other / "test" / "analysis_cache").glob("*.json"))
     assert capsys.readouterr().out.startswith("tracker,sequences,auc,precision,norm_precision\nshifted/p,3,")
 
 

@@ -68,7 +68,7 @@ def test_curves_and_auc():
 GT4 = arr([[10, 10, 20, 20], [12, 10, 20, 20], [14, 10, 20, 20], [16, 10, 20, 20]])
 
 
-@pytest.mark.parametrize("protocol", ["pytracking", "otb", "webuav"])
+@pytest.mark.parametrize("protocol", ["pytracking", "strict", "otb", "webuav"])
 def test_perfect_tracker_scores_one(protocol):
     s = P.evaluate_sequence(GT4, GT4, protocol=protocol)
     assert s["auc"] == pytest.approx(FULL)
@@ -80,7 +80,7 @@ def test_perfect_tracker_scores_one(protocol):
         assert s["cauc"] == pytest.approx(FULL * 1.0) and s["macc"] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("protocol", ["pytracking", "otb", "webuav"])
+@pytest.mark.parametrize("protocol", ["pytracking", "strict", "otb", "webuav"])
 def test_frame0_replaced_by_gt(protocol):
     pred = GT4.copy()
     pred[0] = [500, 500, 5, 5]
@@ -95,10 +95,16 @@ def test_nan_gt_frame_per_protocol():
     gt[2] = np.nan
     pred = GT4.copy()
     pred[2] = [300, 300, 10, 10]
-    # pytracking: invalid frame fails all three curves -> 3/4
-    s = P.pytracking(pred, gt)
+    # strict: invalid frame fails all three curves -> 3/4
+    s = P.strict(pred, gt)
     assert s["auc"] == pytest.approx(FULL * 3 / 4)
     assert s["precision"] == pytest.approx(3 / 4) and s["norm_precision"] == pytest.approx(3 / 4)
+    # pytracking: NaN GT is an error except on 'uav', where both centre errors are hits
+    with pytest.raises(ValueError, match="NaN.*UAV123"):
+        P.pytracking(pred, gt)
+    s = P.pytracking(pred, gt, dataset="uav")
+    assert s["auc"] == pytest.approx(FULL * 3 / 4)
+    assert s["precision"] == pytest.approx(1.0) and s["norm_precision"] == pytest.approx(1.0)
     # otb: overlap fails, centre errors are -1 -> precision hits
     s = P.otb(pred, gt)
     assert s["auc"] == pytest.approx(FULL * 3 / 4)
@@ -111,8 +117,15 @@ def test_nan_gt_frame_per_protocol():
 
 def test_visibility_flags():
     vis = np.array([True, True, False, True])
-    s = P.pytracking(GT4, GT4, visible=vis)
+    s = P.strict(GT4, GT4, visible=vis)
     assert s["auc"] == pytest.approx(FULL * 3 / 4) and s["norm_precision"] == pytest.approx(3 / 4)
+    # pytracking: an invisible frame is invalid (overlap and centre error fail, normalised error is a hit) ...
+    s = P.pytracking(GT4, GT4, visible=vis)
+    assert s["auc"] == pytest.approx(FULL * 3 / 4) and s["precision"] == pytest.approx(3 / 4)
+    assert s["norm_precision"] == pytest.approx(1.0)
+    # ... except on LaSOT, where invisible frames fail both centre errors
+    s = P.pytracking(GT4, GT4, visible=vis, dataset="lasot")
+    assert s["precision"] == pytest.approx(3 / 4) and s["norm_precision"] == pytest.approx(3 / 4)
     s = P.otb(GT4, GT4, visible=vis)  # LaSOT absent rule: fails all curves
     assert s["auc"] == pytest.approx(FULL * 3 / 4) and s["precision"] == pytest.approx(3 / 4)
     with pytest.raises(ValueError, match="visible"):
@@ -148,7 +161,7 @@ def test_zero_size_predictions_carried_forward():
     pred = gt.copy()
     pred[2] = [10, 10, 0, 0]
     pred[3] = [40, 40, 0, 5]  # two in a row: both take frame 1's box
-    for f in (P.pytracking, P.otb):
+    for f in (P.pytracking, P.strict, P.otb):
         assert f(pred, gt)["auc"] == pytest.approx(FULL * 1.0)
     # webuav does not repair: zero-size boxes give IoU 0 (but centres may still be close)
     assert P.webuav(pred, gt)["auc"] == pytest.approx(FULL * 3 / 5)
@@ -187,8 +200,16 @@ def test_nan_and_negative_predictions():
 def test_zero_size_gt():
     gt = GT4.copy()
     gt[1, 2] = 0
+    s = P.strict(GT4, gt)
+    assert s["auc"] == pytest.approx(FULL * 3 / 4) and s["precision"] == pytest.approx(3 / 4)
+    assert s["norm_precision"] == pytest.approx(3 / 4)
+    # pytracking: a zero-size (non-NaN) GT is allowed everywhere; normalised error -1 is a hit, centre error +inf
+    # a failure, except on 'uav' (-1, a hit)
     s = P.pytracking(GT4, gt)
     assert s["auc"] == pytest.approx(FULL * 3 / 4) and s["precision"] == pytest.approx(3 / 4)
+    assert s["norm_precision"] == pytest.approx(1.0)
+    s = P.pytracking(GT4, gt, dataset="uav")
+    assert s["auc"] == pytest.approx(FULL * 3 / 4) and s["precision"] == pytest.approx(1.0)
     s = P.otb(GT4, gt)
     assert s["auc"] == pytest.approx(FULL * 3 / 4) and s["precision"] == pytest.approx(1.0)
 
@@ -203,12 +224,15 @@ def test_otb_gt_at_origin_is_invalid():
 
 def test_length_rules():
     with pytest.raises(ValueError, match=r"seqA.*3.*4"):
-        P.pytracking(GT4[:3], GT4, name="seqA")
+        P.strict(GT4[:3], GT4, name="seqA")
+    with pytest.raises(ValueError, match=r"seqA.*3.*4"):
+        P.pytracking(GT4[:3], GT4, name="seqA", dataset="lasot", visible=np.ones(4, bool))
     for f in (P.otb, P.webuav):
         with pytest.raises(ValueError, match="seqB"):
             f(GT4[:3], GT4, name="seqB")
     longer = np.vstack([GT4, arr([[0, 0, 1, 1]])])
     assert P.pytracking(longer, GT4)["auc"] == pytest.approx(FULL * 1.0)  # truncated
+    assert P.strict(longer, GT4)["auc"] == pytest.approx(FULL * 1.0)
     assert P.otb(longer, GT4)["auc"] == pytest.approx(FULL * 1.0)
     with pytest.raises(ValueError, match="must match"):
         P.webuav(longer, GT4)
@@ -220,7 +244,7 @@ def test_aggregate_is_mean_over_sequences():
     a = P.pytracking(GT4, GT4)
     gt = GT4.copy()
     gt[2:] = np.nan
-    b = P.pytracking(GT4, gt)  # 2 of 4 frames valid
+    b = P.strict(GT4, gt)  # 2 of 4 frames valid
     agg = P.aggregate([a, b])
     assert agg["auc"] == pytest.approx(FULL * (1.0 + 0.5) / 2)
     np.testing.assert_allclose(agg["success_curve"], (a["success_curve"] + b["success_curve"]) / 2)
@@ -240,5 +264,97 @@ def test_vectorised_speed():
     gt[::50] = np.nan
     t0 = time.perf_counter()
     for name in P.PROTOCOLS:
-        P.evaluate_sequence(pred, gt, protocol=name)
+        P.evaluate_sequence(pred, gt, protocol=name, dataset="uav")
     assert time.perf_counter() - t0 < 5.0
+
+
+# -- pytracking, rule by rule (pytracking/analysis/extract_results.py: calc_seq_err_robust and the curves) ---------
+
+def test_pytracking_thresholds_are_torch_arange():
+    torch = pytest.importorskip("torch")
+    ref = torch.arange(0.0, 1.0 + 0.05, 0.05, dtype=torch.float64).numpy()
+    np.testing.assert_array_equal(M.PYTRACKING_SUCCESS_THRESHOLDS, ref)
+    assert (M.PYTRACKING_SUCCESS_THRESHOLDS != M.SUCCESS_THRESHOLDS).any()  # not linspace, bit for bit
+    np.testing.assert_array_equal(M.NORM_PRECISION_THRESHOLDS, torch.arange(0, 51, dtype=torch.float64).numpy() / 100)
+
+
+def test_inclusive_iou_and_pytracking_centres_by_hand():
+    p, g = arr([[10, 10, 20, 20]]), arr([[15, 12, 10, 30]])
+    # corners x+w-1: p (10..29, 10..29), g (15..24, 12..41); sides 24-15+1 = 10, 29-12+1 = 18
+    assert M.inclusive_iou(p, g)[0] == pytest.approx(180 / (400 + 300 - 180))
+    rng = np.random.default_rng(3)
+    a = np.abs(rng.normal(50, 20, (1000, 4))) + 1
+    b = np.abs(rng.normal(50, 20, (1000, 4))) + 1
+    np.testing.assert_allclose(M.inclusive_iou(a, b), M.iou(a, b), rtol=0, atol=1e-12)
+    err, norm = M.pytracking_center_errors(p, g)
+    # centres x + 0.5(w-1): p (19.5, 19.5), g (19.5, 26.5); normalised by g's 10, 30
+    assert err[0] == pytest.approx(7.0) and norm[0] == pytest.approx(abs(19.5 / 30 - 26.5 / 30))
+
+
+def test_pytracking_zero_size_repair_comes_before_frame0():
+    pred = GT4.copy()
+    pred[0] = [500, 500, 5, 5]  # the tracker's own row 0 (replaced by the GT afterwards)
+    pred[1] = [12, 10, 0, 20]  # zero width: takes the previous row *before* row 0 := GT
+    s = P.pytracking(pred, GT4)
+    assert s["auc"] == pytest.approx(FULL * 3 / 4) and s["precision"] == pytest.approx(3 / 4)
+    # strict repairs after row 0 := GT: frame 1 gets GT row 0, 2 px off: IoU 360/440 = 0.818 (passes up to 0.8)
+    s = P.strict(pred, GT4)
+    expected = (3 + (M.PYTRACKING_SUCCESS_THRESHOLDS < 360 / 440)) / 4
+    np.testing.assert_allclose(s["success_curve"], np.where(M.PYTRACKING_SUCCESS_THRESHOLDS < 1, expected, 0))
+    assert s["precision"] == pytest.approx(1.0)
+
+
+def test_pytracking_zero_size_repair_skips_nan_gt_frames():
+    gt = np.tile(arr([[10, 10, 20, 20]]), (4, 1))
+    gt[2] = np.nan  # UAV123 style
+    pred = gt.copy()
+    pred[1] = [300, 300, 8, 8]
+    pred[2] = [0, 0, 0, 0]  # NaN GT here: not repaired, so it stays zero-size
+    pred[3] = [40, 40, 0, 0]  # repaired from frame 2's zero box -> IoU 0 with the GT
+    s = P.pytracking(pred, gt, dataset="uav")
+    assert s["success_curve"][0] == pytest.approx(1 / 4)  # only frame 0 overlaps
+    gt_zero = gt.copy()
+    gt_zero[2] = 0  # the same frame as a 0,0,0,0 row: frame 2 is repaired, frame 3 inherits frame 1's box
+    s = P.pytracking(pred, gt_zero)
+    assert s["success_curve"][0] == pytest.approx(1 / 4)
+    pred[1] = gt[1]  # now frame 3 inherits a good box through frame 2
+    assert P.pytracking(pred, gt_zero)["success_curve"][0] == pytest.approx(3 / 4)
+    assert P.pytracking(pred, gt, dataset="uav")["success_curve"][0] == pytest.approx(2 / 4)
+
+
+def test_pytracking_pads_short_results_except_on_lasot():
+    with pytest.warns(UserWarning, match="seqC.*zero-padded"):
+        s = P.pytracking(GT4[:2], GT4, name="seqC")
+    assert s["auc"] == pytest.approx(FULL * 2 / 4) and s["precision"] == pytest.approx(2 / 4)
+    with pytest.raises(ValueError, match="LaSOT|visibility"):
+        P.pytracking(GT4, GT4, dataset="lasot")  # LaSOT needs its visibility flags
+
+
+def test_pytracking_checks_predictions_beyond_the_gt():
+    longer = np.vstack([GT4, arr([[np.nan, 0, 1, 1]])])
+    with pytest.raises(ValueError, match="NaN"):
+        P.pytracking(longer, GT4)  # pytracking checks the whole file before truncating
+    assert P.strict(longer[:4], GT4)["auc"] == pytest.approx(FULL)
+
+
+class _Seq:
+    def __init__(self, dataset, gt, raw, visible, absent):
+        self.dataset, self.ground_truth, self.file_ground_truth = dataset, gt, raw
+        self.visible, self.absent = visible, absent
+
+
+def test_protocol_inputs_per_dataset():
+    raw = GT4.copy()
+    raw[1] = 0  # absent frame written 0,0,0,0
+    gt = raw.copy()
+    gt[1] = np.nan
+    absent = np.array([False, True, False, False])
+    vis = ~absent
+    for name, tag in (("uav123", "uav"), ("uav20l_nlp", "uav"), ("lasot", "lasot"), ("webuav3m", None)):
+        g, v, t = P.protocol_inputs(_Seq(name, gt, raw, vis, absent), "pytracking")
+        assert t == tag and g is raw
+        assert (v is None) == (tag != "lasot")
+    g, v, _ = P.protocol_inputs(_Seq("webuav3m", gt, raw, vis, absent), "strict")
+    assert g is gt and v is vis
+    g, v, _ = P.protocol_inputs(_Seq("uav123", gt, raw, vis, None), "otb")
+    assert g is raw and v is None

@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="result folders to compare, as <tracker>/<param> (e.g. ostrack/synth_tiny)")
     parser.add_argument("--results_root", help="results root (default <output root>/test/tracking_results)")
     parser.add_argument("--protocol", choices=tuple(SUMMARY_KEYS), default="pytracking",
-                        help="scoring rules (default pytracking); webuav adds cAUC and mAcc")
+                        help="scoring rules (default pytracking: pytracking's analysis exactly, as OSTrack-family "
+                             "papers; strict: the same with every absent/invalid frame a failure; otb: the MATLAB "
+                             "toolkits; webuav: the WebUAV-3M toolkit, adds cAUC and mAcc)")
     parser.add_argument("--format", choices=FORMATS, default="md", help="table format (default md)")
     parser.add_argument("--attributes", action="store_true", help="also AUC and precision per attribute")
     parser.add_argument("--plot", action="store_true", help="write success / precision plots (PNG)")

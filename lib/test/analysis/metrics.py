@@ -23,6 +23,13 @@ NORM_PRECISION_THRESHOLDS: np.ndarray = np.arange(0, 51, dtype=np.float64) / 100
 PRECISION_AT: float = 20.0  # px
 NORM_PRECISION_AT: float = 0.20
 
+# pytracking's ``torch.arange(0.0, 1.05, 0.05, dtype=torch.float64)``: seven of these points lie one ulp above
+# ``linspace``'s (0.15000000000000002, ...), which decides ``IoU > t`` for an IoU of exactly that float.
+PYTRACKING_SUCCESS_THRESHOLDS: np.ndarray = np.array([
+    0.0, 0.05, 0.1, 0.15000000000000002, 0.2, 0.25, 0.30000000000000004, 0.35000000000000003, 0.4, 0.45, 0.5,
+    0.55, 0.6000000000000001, 0.6500000000000001, 0.7000000000000001, 0.7500000000000001, 0.8, 0.8500000000000001,
+    0.9, 0.9500000000000001, 1.0])
+
 
 def _as_boxes(b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=np.float64)
@@ -44,6 +51,23 @@ def iou(pred: np.ndarray, gt: np.ndarray, eps: float = 0.0) -> np.ndarray:
     union = p[:, 2] * p[:, 3] + g[:, 2] * g[:, 3] - inter
     with np.errstate(divide="ignore", invalid="ignore"):
         return inter / (union + eps)
+
+
+def inclusive_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """IoU in the inclusive-pixel arithmetic of pytracking and the MATLAB toolkits, operation for operation.
+
+    Corners ``x + w - 1``, intersection sides ``min - max + 1`` clipped at 0, union ``w_p*h_p + w_g*h_g - inter``.
+    Algebraically :func:`iou`; kept separate so the last bit, and with it an IoU lying exactly on a threshold,
+    matches those toolkits.
+    """
+    p, g = _as_boxes(pred), _as_boxes(gt)
+    tl = np.maximum(p[:, :2], g[:, :2])
+    br = np.minimum(p[:, :2] + p[:, 2:] - 1.0, g[:, :2] + g[:, 2:] - 1.0)
+    side = np.clip(br - tl + 1.0, 0.0, None)
+    inter = side[:, 0] * side[:, 1]
+    union = p[:, 2] * p[:, 3] + g[:, 2] * g[:, 3] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / union
 
 
 def complete_iou(pred: np.ndarray, gt: np.ndarray, eps: float = 1e-7) -> np.ndarray:
@@ -83,6 +107,20 @@ def normalized_center_error(pred: np.ndarray, gt: np.ndarray, eps: float = 0.0) 
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = g[:, 2:] + eps
         return np.linalg.norm((centers(pred) - centers(g)) / scale, axis=1)
+
+
+def pytracking_center_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pytracking's ``calc_err_center`` in its own order of operations: (centre error in px, normalised error).
+
+    The normalised form divides each centre by the GT size *before* subtracting (``center_error`` subtracts
+    first), which can differ in the last bit.
+    """
+    p, g = _as_boxes(pred), _as_boxes(gt)
+    pc, gc = p[:, :2] + 0.5 * (p[:, 2:] - 1.0), g[:, :2] + 0.5 * (g[:, 2:] - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        err = np.sqrt(((pc - gc) ** 2).sum(axis=1))
+        norm = np.sqrt(((pc / g[:, 2:] - gc / g[:, 2:]) ** 2).sum(axis=1))
+    return err, norm
 
 
 def success_curve(overlaps: np.ndarray, thresholds: np.ndarray = SUCCESS_THRESHOLDS) -> np.ndarray:

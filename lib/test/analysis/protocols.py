@@ -1,46 +1,75 @@
-"""Per-sequence scoring protocols: ``pytracking`` (default), ``otb`` and ``webuav``.
+"""Per-sequence scoring protocols: ``pytracking`` (default), ``strict``, ``otb`` and ``webuav``.
 
-Each protocol takes ``pred`` (N, 4) and ``gt`` (T, 4) as ``x, y, w, h`` float arrays, where GT rows are NaN for
-absent / unannotated frames, an optional ``visible`` (T,) bool array (False = target absent), and a sequence
-``name`` used in error messages. It returns a dict of floats and curves, all fractions in [0, 1]:
+Each protocol takes ``pred`` (N, 4) and ``gt`` (T, 4) as ``x, y, w, h`` float arrays, an optional ``visible``
+(T,) bool array (False = target absent), and a sequence ``name`` used in error messages. Which GT (the cleaned
+one with NaN rows for absent / invalid frames, or the annotation file's) and which flags each protocol reads from a
+``Sequence`` is :func:`protocol_inputs`, following what each toolkit's loaders give it. It returns a dict of floats and curves, all fractions in [0, 1]:
 ``auc``, ``precision``, ``norm_precision``, ``success_curve`` (21 pts), ``precision_curve`` (51 pts),
 ``norm_precision_curve`` (51 pts), and for ``webuav`` also ``cauc``, ``complete_success_curve``, ``macc``.
 Everything is vectorised over frames.
 
 Common to all protocols
 -----------------------
-* Thresholds: success ``t = 0, 0.05, ..., 1`` (21), counted with strict ``IoU > t``; precision ``t = 0..50`` px,
+* Thresholds: success ``t = 0, 0.05, ..., 1`` (21; ``pytracking`` and ``strict`` use torch.arange's values, one
+  ulp above linspace's at seven points), counted with strict ``IoU > t``; precision ``t = 0..50`` px,
   normalised precision ``t = 0, 0.01, ..., 0.50`` (51 each), counted with ``err <= t``.
-* IoU is the continuous box overlap (the inclusive-pixel ``x + w - 1`` form used by the MATLAB toolkits and
-  pytracking is algebraically the same). Precision centres are ``x + (w - 1)/2``. Normalised centre error divides
-  both centres by the **GT** w and h.
+* IoU is the box overlap; ``pytracking``, ``strict`` and ``otb`` compute it in the inclusive-pixel arithmetic of
+  pytracking and the MATLAB toolkits (``x + w - 1`` corners), ``webuav`` in the got10k toolkit's (``x + w``, +eps,
+  clipped); the two are algebraically equal and differ at most in the last bit. Precision centres are
+  ``x + (w - 1)/2``. Normalised centre error divides both centres by the **GT** w and h.
 * Per-sequence curves divide by the number of GT frames T: invalid / absent frames stay in the denominator.
 * AUC is the plain mean of the 21 success-curve points (not a trapezoid).
   Because ``IoU > 1`` never holds, a perfect tracker scores 20/21 = 0.952 (as in all three reference toolkits).
 * Aggregation over sequences (:func:`aggregate`): every key is the plain mean of the per-sequence values, each
   sequence weighted equally (the mean curve's AUC equals the mean of the AUCs).
-* A result shorter than the GT raises ``ValueError`` naming the sequence and both lengths.
+* A result shorter than the GT raises ``ValueError`` naming the sequence and both lengths (``pytracking`` alone
+  zero-pads it outside LaSOT, as pytracking does).
 
-``pytracking`` (default; LaSOT-style rules as in OSTrack/pytracking, with one rule per metric)
-----------------------------------------------------------------------------------------------
-* Longer results are truncated to T (the LaSOT rule; we never zero-pad).
-* A prediction containing NaN or a negative width/height raises ``ValueError`` (the reference raises too).
-* Row 0 := GT row 0. Then a zero-size prediction (w == 0 or h == 0) on a frame whose GT is not NaN is replaced by
-  the previous (already corrected) prediction.
-* ``valid = gt_w > 0 and gt_h > 0`` (NaN GT is invalid) ``and visible`` (if given).
-* Invalid frames are **failures on all three curves** (overlap -1, centre errors +inf). Deviation from the
-  reference, deliberately: the reference switches on dataset names and counts invalid frames as *hits* for
-  precision on UAV123 and for normalised precision on every dataset except LaSOT, which inflates those scores.
-* Precision = curve at 20 px; normalised precision = curve at 0.20.
+``pytracking`` (default): pytracking's ``calc_seq_err_robust`` and curves, quirks included
+-----------------------------------------------------------------------------------------
+The numbers OSTrack-family papers print (OSTrack, AVLTrack, ... score with pytracking's analysis code). Inputs are
+what pytracking's loaders give it: the GT boxes *as the annotation file has them* (``Sequence.raw_ground_truth``:
+NaN only where the file says NaN; an absent target's ``0,0,0,0`` row stays as it is) and ``visible`` only on
+LaSOT (``~Sequence.absent``; pytracking's other loaders pass no visibility). ``dataset`` is pytracking's dataset
+tag, from :data:`PYTRACKING_DATASET_TAGS` (``uav``, ``lasot`` or None). In pytracking's order:
+
+* A prediction with NaN or a negative width/height anywhere raises ``ValueError``.
+* NaN in the GT raises ``ValueError``, except on ``uav`` (UAV123 marks unannotated frames NaN).
+* A zero-size prediction (w == 0 or h == 0) on a frame whose GT has no NaN takes the previous (already
+  repaired) prediction. This happens *before* row 0 is replaced, so frame 1 can inherit the tracker's own row 0.
+* Longer results are truncated. Shorter ones: an error on ``lasot``; elsewhere **zero-padded** (the padded frames
+  fail), with a ``UserWarning`` naming the sequence.
+* Row 0 := GT row 0.
+* ``valid = gt_w > 0 and gt_h > 0`` (NaN is not > 0) ``and visible`` (when given).
+* Invalid frames: overlap -1 (a failure); normalised centre error -1 (a **hit** at every threshold); centre error
+  +inf (a failure), except on ``uav``, where it is -1 (a **hit**).
+* On ``lasot`` frames not visible get +inf for both centre errors (failures), which undoes the hit above there.
+* IoU, centres and normalised centres use pytracking's own arithmetic (:func:`metrics.inclusive_iou`,
+  :func:`metrics.pytracking_center_errors`) and success thresholds (``torch.arange(0, 1.05, 0.05)``,
+  :data:`metrics.PYTRACKING_SUCCESS_THRESHOLDS`), so a value on a threshold falls on the same side.
+* Precision = curve at 20 px; normalised precision = curve at 0.20. Invalid frames stay in the denominator
+  (pytracking's default ``exclude_invalid_frames=False``).
+
+The hits make scores on sets with absent or unannotated frames higher than the tracker earns: normalised
+precision on every set but LaSOT, precision on UAV123. That is what the papers' tables contain.
+
+``strict`` (our correction of ``pytracking``; use it to compare trackers among themselves)
+------------------------------------------------------------------------------------------
+* The same thresholds, truncation of longer results, zero-size repair and row 0 := GT as ``pytracking``; the
+  repair comes after row 0 := GT, and a shorter result is an error on every dataset (nothing is padded).
+* Inputs are the cleaned GT (``Sequence.ground_truth``, NaN where absent or invalid) and ``Sequence.visible``;
+  NaN GT is never an error.
+* ``valid = gt_w > 0 and gt_h > 0 and visible``. Invalid frames are **failures on all three curves** (overlap
+  -1, centre errors +inf) on every dataset: a frame without a target to find earns nothing.
 
 ``otb`` (MATLAB OTB-2015 / UAV123 / LaSOT toolkit rules)
 --------------------------------------------------------
+* Inputs: the GT as the annotation file has it (``Sequence.raw_ground_truth``) and ``visible = ~Sequence.absent``
+  where the dataset has absence flags (LaSOT-style), else all visible.
 * Longer results are truncated to T.
-* Row 0 := GT row 0. A result row that is NaN or has ``w <= 0`` or ``h <= 0`` is replaced by the previous
-  (already corrected) row, except on frames whose GT is NaN (as the toolkit's ``calcSeqErrRobust``). NaN rows left
-  on NaN-GT frames do not matter: those frames are invalid.
-  (The MATLAB code replaces row 1 after the carry-forward loop; we replace it first, which only differs when the
-  tracker's own first two rows are both invalid.)
+* A result row that is NaN or has ``w <= 0`` or ``h <= 0`` is replaced by the previous (already corrected) row,
+  except on frames whose GT is NaN (as the toolkit's ``calcSeqErrRobust``); then row 0 := GT row 0 (the MATLAB
+  order). NaN rows left on NaN-GT frames do not matter: those frames are invalid.
 * A GT row is valid iff **all four values are > 0** (so a GT box touching x = 0 or y = 0 is invalid, as in MATLAB).
   On invalid-GT frames overlap = -1 (a success failure) and both centre errors = -1 (a precision **hit**).
 * If ``visible`` is given, invisible frames fail on all three curves (LaSOT's absent rule).
@@ -68,6 +97,7 @@ Common to all protocols
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -82,28 +112,35 @@ _WEBUAV_NORM_EPS = 1e-16
 
 # -- shared helpers --------------------------------------------------------------------------------------------------
 
+def _check_shapes(pred: np.ndarray, gt: np.ndarray, name: str) -> None:
+    for arr, what in ((pred, "prediction"), (gt, "ground truth")):
+        if arr.ndim != 2 or arr.shape[1] != 4:
+            raise ValueError(f"{name}: {what} must be (N, 4) x,y,w,h, got shape {arr.shape}")
+    if len(gt) == 0:
+        raise ValueError(f"{name}: empty ground truth")
+
+
+def _visibility(visible: Optional[np.ndarray], t: int, name: str) -> np.ndarray:
+    if visible is None:
+        return np.ones(t, dtype=bool)
+    vis = np.asarray(visible, dtype=bool).ravel()
+    if vis.shape != (t,):
+        raise ValueError(f"{name}: visible has {vis.size} entries but the ground truth has {t} frames")
+    return vis
+
+
 def _prepare(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray], name: str,
              allow_longer: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate shapes and lengths; returns (pred truncated to T, copied), gt, visible (all True if None)."""
     pred = np.array(pred, dtype=np.float64, copy=True)
     gt = np.asarray(gt, dtype=np.float64)
-    for arr, what in ((pred, "prediction"), (gt, "ground truth")):
-        if arr.ndim != 2 or arr.shape[1] != 4:
-            raise ValueError(f"{name}: {what} must be (N, 4) x,y,w,h, got shape {arr.shape}")
+    _check_shapes(pred, gt, name)
     n, t = len(pred), len(gt)
     if n < t:
         raise ValueError(f"{name}: result has {n} frames but the ground truth has {t}")
     if n > t and not allow_longer:
         raise ValueError(f"{name}: result has {n} frames but the ground truth has {t} (lengths must match)")
-    if t == 0:
-        raise ValueError(f"{name}: empty ground truth")
-    if visible is None:
-        vis = np.ones(t, dtype=bool)
-    else:
-        vis = np.asarray(visible, dtype=bool).ravel()
-        if vis.shape != (t,):
-            raise ValueError(f"{name}: visible has {vis.size} entries but the ground truth has {t} frames")
-    return pred[:t], gt, vis
+    return pred[:t], gt, _visibility(visible, t, name)
 
 
 def _carry_forward(boxes: np.ndarray, replace: np.ndarray) -> np.ndarray:
@@ -114,9 +151,10 @@ def _carry_forward(boxes: np.ndarray, replace: np.ndarray) -> np.ndarray:
     return boxes[np.maximum.accumulate(src)]
 
 
-def _curves(overlap: np.ndarray, err: np.ndarray, norm_err: np.ndarray) -> Scores:
+def _curves(overlap: np.ndarray, err: np.ndarray, norm_err: np.ndarray,
+            success_thresholds: np.ndarray = M.SUCCESS_THRESHOLDS) -> Scores:
     """Standard curves + summary values (precision at 20 px, normalised precision at 0.20)."""
-    sc = M.success_curve(overlap, M.SUCCESS_THRESHOLDS)
+    sc = M.success_curve(overlap, success_thresholds)
     pc = M.precision_curve(err, M.PRECISION_THRESHOLDS)
     npc = M.precision_curve(norm_err, M.NORM_PRECISION_THRESHOLDS)
     return {
@@ -131,9 +169,72 @@ def _curves(overlap: np.ndarray, err: np.ndarray, norm_err: np.ndarray) -> Score
 
 # -- protocols -------------------------------------------------------------------------------------------------------
 
+PYTRACKING_DATASET_TAGS: dict[str, str] = {
+    "uav123": "uav", "uav123_10fps": "uav", "uav20l": "uav", "uav20l_nlp": "uav",  # UAV123's annotation files
+    "lasot": "lasot",
+}
+"""Our dataset name -> the dataset tag pytracking's ``calc_seq_err_robust`` switches on. pytracking's ``uav`` is
+UAV123; UAV123@10fps, UAV20L and UAV20L-NLP read the same release's annotation files (NaN rows included), so they
+get its rule. Every other name gets no tag (pytracking's default rules)."""
+
+
+def _pytracking_errors(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray,
+                       invalid_center_error: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Overlap and both centre errors with pytracking's arithmetic; invalid frames get overlap -1, normalised
+    error -1 and ``invalid_center_error``."""
+    overlap = np.where(valid, M.inclusive_iou(pred, gt), -1.0)
+    err, norm_err = M.pytracking_center_errors(pred, gt)
+    return overlap, np.where(valid, err, invalid_center_error), np.where(valid, norm_err, -1.0)
+
+
+def _pytracking_curves(overlap: np.ndarray, err: np.ndarray, norm_err: np.ndarray) -> Scores:
+    return _curves(overlap, err, norm_err, M.PYTRACKING_SUCCESS_THRESHOLDS)
+
+
 def pytracking(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
-               name: str = "sequence") -> Scores:
-    """pytracking / OSTrack / LaSOT-style scores (see the module docstring, section ``pytracking``)."""
+               name: str = "sequence", dataset: Optional[str] = None) -> Scores:
+    """pytracking's analysis, quirks included (module docstring, section ``pytracking``). ``gt`` is the file's GT,
+    ``visible`` pytracking's ``target_visible`` (None but on LaSOT), ``dataset`` its tag (``uav``, ``lasot``)."""
+    pred = np.array(pred, dtype=np.float64, copy=True)
+    gt = np.asarray(gt, dtype=np.float64)
+    _check_shapes(pred, gt, name)
+    if np.isnan(pred).any() or (pred[:, 2:] < 0).any():
+        raise ValueError(f"{name}: result contains NaN or negative width/height")
+    gt_nan = np.isnan(gt).any(axis=1)
+    if gt_nan.any() and dataset != "uav":
+        raise ValueError(f"{name}: the ground truth has NaN on {int(gt_nan.sum())} frames (first: frame "
+                         f"{int(np.argmax(gt_nan))}); pytracking's analysis accepts NaN annotations only on UAV123 "
+                         f"(its 'uav' rule); score with --protocol strict")
+    t = len(gt)
+    head = min(len(pred), t)
+    zero_size = np.zeros(len(pred), dtype=bool)
+    zero_size[:head] = ((pred[:head, 2] == 0) | (pred[:head, 3] == 0)) & ~gt_nan[:head]
+    pred = _carry_forward(pred, zero_size)  # before row 0 := GT, as pytracking does
+    if len(pred) < t:
+        if dataset == "lasot":
+            raise ValueError(f"{name}: result has {len(pred)} frames but the ground truth has {t}")
+        warnings.warn(f"{name}: result has {len(pred)} frames but the ground truth has {t}; zero-padded "
+                      f"(pytracking's rule; --protocol strict refuses it)", stacklevel=2)
+        pred = np.vstack([pred, np.zeros((t - len(pred), 4))])
+    pred = pred[:t]
+    pred[0] = gt[0]
+    vis = _visibility(visible, t, name)
+    if dataset == "lasot" and visible is None:
+        raise ValueError(f"{name}: pytracking's LaSOT rule needs the visibility flags")
+    with np.errstate(invalid="ignore"):
+        valid = (gt[:, 2] > 0) & (gt[:, 3] > 0) & vis
+    overlap, err, norm_err = _pytracking_errors(pred, gt, valid, -1.0 if dataset == "uav" else np.inf)
+    if dataset == "lasot":
+        err[~vis] = np.inf
+        norm_err[~vis] = np.inf
+    if np.isnan(overlap).any():
+        raise ValueError(f"{name}: NaN overlap (a result row with an infinite value?)")
+    return _pytracking_curves(overlap, err, norm_err)
+
+
+def strict(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
+           name: str = "sequence") -> Scores:
+    """pytracking's thresholds with every invalid or absent frame a failure (module docstring, ``strict``)."""
     pred, gt, vis = _prepare(pred, gt, visible, name, allow_longer=True)
     if np.isnan(pred).any() or (pred[:, 2:] < 0).any():
         raise ValueError(f"{name}: result contains NaN or negative width/height")
@@ -141,13 +242,11 @@ def pytracking(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] =
     pred[0] = gt[0]
     zero_size = (pred[:, 2] == 0) | (pred[:, 3] == 0)
     pred = _carry_forward(pred, zero_size & ~gt_nan)
-
     with np.errstate(invalid="ignore"):
         valid = (gt[:, 2] > 0) & (gt[:, 3] > 0) & vis
-    overlap = np.where(valid, M.iou(pred, gt), -1.0)
-    err = np.where(valid, M.center_error(pred, gt), np.inf)
-    norm_err = np.where(valid, M.normalized_center_error(pred, gt), np.inf)
-    return _curves(overlap, err, norm_err)
+    overlap, err, norm_err = _pytracking_errors(pred, gt, valid, np.inf)
+    norm_err[~valid] = np.inf
+    return _pytracking_curves(overlap, err, norm_err)
 
 
 def otb(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
@@ -155,13 +254,13 @@ def otb(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
     """MATLAB OTB / UAV123 / LaSOT toolkit scores (see the module docstring, section ``otb``)."""
     pred, gt, vis = _prepare(pred, gt, visible, name, allow_longer=True)
     gt_nan = np.isnan(gt).any(axis=1)
-    pred[0] = gt[0]
     with np.errstate(invalid="ignore"):
         bad = np.isnan(pred).any(axis=1) | (pred[:, 2] <= 0) | (pred[:, 3] <= 0)
         gt_ok = (gt > 0).all(axis=1)
     pred = _carry_forward(pred, bad & ~gt_nan)
+    pred[0] = gt[0]
 
-    overlap = np.where(gt_ok, M.iou(pred, gt), -1.0)
+    overlap = np.where(gt_ok, M.inclusive_iou(pred, gt), -1.0)
     err = np.where(gt_ok, M.center_error(pred, gt), -1.0)
     norm_err = np.where(gt_ok, M.normalized_center_error(pred, gt), -1.0)
     overlap[~vis] = -1.0
@@ -197,15 +296,31 @@ def webuav(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = Non
     return scores
 
 
-PROTOCOLS: dict[str, Callable[..., Scores]] = {"pytracking": pytracking, "otb": otb, "webuav": webuav}
+PROTOCOLS: dict[str, Callable[..., Scores]] = {"pytracking": pytracking, "strict": strict, "otb": otb,
+                                               "webuav": webuav}
 
 
 def evaluate_sequence(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
-                      name: str = "sequence", protocol: str = "pytracking") -> Scores:
-    """Score one sequence with the named protocol."""
+                      name: str = "sequence", protocol: str = "pytracking", dataset: Optional[str] = None) -> Scores:
+    """Score one sequence with the named protocol; ``dataset`` is pytracking's tag (used by ``pytracking`` only)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {sorted(PROTOCOLS)}")
+    if protocol == "pytracking":
+        return pytracking(pred, gt, visible=visible, name=name, dataset=dataset)
     return PROTOCOLS[protocol](pred, gt, visible=visible, name=name)
+
+
+def protocol_inputs(sequence, protocol: str) -> tuple[np.ndarray, Optional[np.ndarray], Optional[str]]:
+    """(GT, visible, pytracking dataset tag) a protocol scores a ``Sequence`` against (the module docstring says
+    why they differ): the file's GT for the toolkits that read files, the cleaned GT for ``strict`` and ``webuav``."""
+    if protocol in ("strict", "webuav"):
+        return sequence.ground_truth, sequence.visible, None
+    absent = getattr(sequence, "absent", None)
+    if protocol == "otb":
+        return sequence.file_ground_truth, None if absent is None else ~absent, None
+    tag = PYTRACKING_DATASET_TAGS.get(sequence.dataset)
+    visible = None if tag != "lasot" or absent is None else ~absent
+    return sequence.file_ground_truth, visible, tag
 
 
 def aggregate(per_sequence: Sequence[Scores], drop_zero_success: bool = False) -> Scores:

@@ -3,11 +3,14 @@
 Entry points for other code: :func:`evaluate_trackers` (``{label: result folder}`` -> ``{label: summary}``), then
 :func:`render_table` and :func:`write_plots` on its output.
 
-Cache: one pickle per (result folder, protocol) under ``<output root>/test/analysis_cache/``, written atomically.
-An entry is reused only when its key matches: the result file's path and a digest of its *content*, the protocol,
-a digest of the sequence's GT boxes and visibility flags, and a digest of the scoring code (``metrics.py``,
-``protocols.py``). Content rather than size + mtime: a same-size rewrite inside the file system's timestamp
-granularity would otherwise keep stale scores, and hashing a file costs far less than parsing it.
+Cache: one JSON file per (result folder, protocol) under ``<output root>/test/analysis_cache/``, written
+atomically. JSON and not pickle: loading a pickle runs code, and the cache lives in a writable output folder. A file
+that cannot be read or does not have the expected shape is a cache miss. An entry is reused only when its key
+matches: the result file's path and a digest of its *content*, the protocol, a digest of everything the protocol
+reads from the sequence (cleaned and file GT, visibility and absence flags, dataset name), and a digest of the
+scoring code (``metrics.py``, ``protocols.py``). Content rather than size + mtime: a same-size rewrite inside the
+file system's timestamp granularity would otherwise keep stale scores, and hashing a file costs far less than
+parsing it.
 
 Attributes: a key of ``Sequence.attributes`` is a flag attribute when it is 0 or 1 in every sequence that has
 attributes; the WebUAV level keys (complexity, size, length: 0/1/2) are never flags, even on a subset where they
@@ -16,7 +19,7 @@ happen to be only 0/1. An attribute's score is the mean over the sequences whose
 from __future__ import annotations
 
 import functools
-import pickle
+import json
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence as SequenceType
 
@@ -24,7 +27,7 @@ import numpy as np
 
 from lib.paths import output_root
 from lib.test.analysis import metrics, protocols
-from lib.test.analysis.protocols import aggregate, evaluate_sequence
+from lib.test.analysis.protocols import PROTOCOLS, aggregate, evaluate_sequence, protocol_inputs
 from lib.test.analysis.results_loader import MissingResultsError, check_results_exist, decode_result, describe, \
     parse_result
 from lib.test.evaluation.data import Sequence
@@ -35,11 +38,13 @@ Scores = dict  # str -> float | np.ndarray (| int for "sequences")
 
 SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
     "pytracking": ("auc", "precision", "norm_precision"),
+    "strict": ("auc", "precision", "norm_precision"),
     "otb": ("auc", "precision", "norm_precision"),
     "webuav": ("auc", "precision", "norm_precision", "cauc", "macc"),
 }
 LEVEL_KEYS = frozenset(WEBUAV_ATTRIBUTES[14:])  # complexity, size, length: levels 0/1/2, not flags
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: JSON (1 was a pickle, never read again)
+assert set(SUMMARY_KEYS) == set(PROTOCOLS)
 
 
 def cache_root() -> Path:
@@ -53,8 +58,12 @@ def scorer_digest() -> str:
 
 
 def gt_digest(sequence: Sequence) -> str:
-    return content_digest(np.ascontiguousarray(sequence.ground_truth).tobytes(),
-                   np.ascontiguousarray(sequence.visible).tobytes())
+    """Everything a protocol reads from the sequence (``protocols.protocol_inputs``)."""
+    absent = getattr(sequence, "absent", None)
+    parts = [np.ascontiguousarray(a).tobytes() for a in (sequence.ground_truth, sequence.file_ground_truth,
+                                                        sequence.visible)]
+    parts += [b"-" if absent is None else np.ascontiguousarray(absent).tobytes(), sequence.dataset.encode()]
+    return content_digest(*parts)
 
 
 def _cache_file(cache_dir: Path, folder: Path, protocol: str) -> Path:
@@ -62,16 +71,26 @@ def _cache_file(cache_dir: Path, folder: Path, protocol: str) -> Path:
     folder = folder.resolve()
     readable = "_".join(p for p in (folder.parent.parent.name, folder.parent.name, folder.name) if p)
     readable = safe_filename(readable)[:100]
-    return cache_dir / f"{readable}_{protocol}_{content_digest(str(folder).encode())[:12]}.pkl"
+    return cache_dir / f"{readable}_{protocol}_{content_digest(str(folder).encode())[:12]}.json"
+
+
+def _to_json(scores: Scores) -> dict:
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in scores.items()}
+
+
+def _from_json(scores: dict) -> Scores:
+    return {k: np.asarray(v, dtype=np.float64) if isinstance(v, list) else float(v) for k, v in scores.items()}
 
 
 def _read_cache(path: Path) -> dict:
+    """{sequence: (key, scores)}; anything unreadable or of another shape is an empty cache (a miss)."""
     try:
-        with open(path, "rb") as f:
-            data = pickle.load(f)
-        return data["entries"] if data.get("format") == _CACHE_FORMAT else {}
-    except Exception:  # missing, truncated or from another version: start afresh
-        return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT:
+            return {}
+        return {name: (tuple(key), _from_json(scores)) for name, (key, scores) in data["entries"].items()}
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        return {}  # missing, truncated, hand-edited or from another version: start afresh
 
 
 def score_tracker(sequences: SequenceType[Sequence], result_folder: str | Path, protocol: str = "pytracking",
@@ -98,12 +117,13 @@ def score_tracker(sequences: SequenceType[Sequence], result_folder: str | Path, 
             continue
         where = describe(path, seq.name)
         pred = parse_result(decode_result(data), where, empty_rows=protocol == "webuav", frames=len(seq.ground_truth))
-        out[seq.name] = evaluate_sequence(pred, seq.ground_truth, seq.visible, name=where, protocol=protocol)
+        gt, visible, tag = protocol_inputs(seq, protocol)
+        out[seq.name] = evaluate_sequence(pred, gt, visible, name=where, protocol=protocol, dataset=tag)
         cache[seq.name] = (key, out[seq.name])
         changed = True
     if use_cache and changed:
-        atomic_write(cache_file, pickle.dumps({"format": _CACHE_FORMAT, "entries": cache},
-                                              protocol=pickle.HIGHEST_PROTOCOL))
+        entries = {name: (list(key), _to_json(scores)) for name, (key, scores) in cache.items()}
+        atomic_write(cache_file, json.dumps({"format": _CACHE_FORMAT, "entries": entries}, separators=(",", ":")))
     return out
 
 
