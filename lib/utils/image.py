@@ -1,6 +1,7 @@
 """Image decoding: jpeg4py (libjpeg-turbo) when it works here, else OpenCV; RGB uint8 arrays either way.
 
-The decoder is chosen once per process and logged once. A missing or undecodable image raises an error naming it.
+The decoder is chosen once per process and logged once. A missing, empty (0 bytes) or undecodable image raises an
+OSError naming it, whichever decoder runs and whatever the bytes came from (a file, an LMDB pack).
 """
 from __future__ import annotations
 
@@ -56,7 +57,9 @@ def _is_jpeg(data: bytes) -> bool:
 
 
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Encoded image bytes -> HxWx3 RGB uint8. ``name`` is only used in error messages."""
+    """Encoded image bytes -> HxWx3 RGB uint8. ``name`` (the path) is only used in error messages."""
+    if not data:  # OpenCV asserts on an empty buffer, with a message that names no file
+        raise IOError(f"empty image file (0 bytes): {name}")
     buf = np.frombuffer(data, np.uint8)
     if _is_jpeg(data) and _choose_decoder() == "jpeg4py":
         import jpeg4py
@@ -73,7 +76,10 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
         if img.ndim == 2:
             img = np.stack([img] * 3, axis=-1)
         return img
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    try:
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    except cv2.error as err:  # OpenCV's assertions name no file
+        raise IOError(f"corrupt or unreadable image: {name} ({str(err).strip()})") from err
     if img is None:
         raise IOError(f"corrupt or unreadable image: {name}")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
