@@ -94,6 +94,41 @@ def test_got10k_seq_names_by_name_from_list_or_file(tmp_path, train_dataset_writ
         Got10k(tmp_path, seq_names=["A", "Z"])
 
 
+BAD_NAMES = {"../../outside": "'..'", "/etc/passwd": "absolute", "GOT-10k_Train_000001/../../x": "'..'",
+             "train/GOT-10k_Train_000001": "separator", "a\\b": "separator", "..": "'..'"}
+
+
+@pytest.mark.parametrize("entry", list(BAD_NAMES))
+def test_got10k_list_txt_names_stay_inside_the_root(tmp_path, train_dataset_writers, entry):
+    train_dataset_writers.make_got10k(tmp_path, names=("A", "B"), n=2)
+    list_file = tmp_path / "train" / "list.txt"
+    list_file.write_text(f"A\n{entry}\nB\n")
+    with pytest.raises(ValueError) as err:
+        Got10k(tmp_path, split="train")
+    message = str(err.value)
+    assert str(list_file) in message and "line 2" in message and repr(entry) in message
+    assert BAD_NAMES[entry] in message
+
+
+def test_sequence_name_lists_from_files_and_arguments_are_checked(tmp_path, train_dataset_writers):
+    train_dataset_writers.make_got10k(tmp_path, names=("A", "B"), n=2)
+    names_file = tmp_path / "names.txt"
+    names_file.write_text("# wanted\nA\n../B\n")
+    with pytest.raises(ValueError, match=rf"{names_file}, line 3: .*'\.\./B'"):
+        Got10k(tmp_path, seq_names=names_file)
+    with pytest.raises(ValueError, match=r"seq_names, entry 2: .*'/abs'"):
+        Got10k(tmp_path, seq_names=["A", "/abs"])
+
+
+def test_lasot_protocol_list_names_are_checked(tmp_path, train_dataset_writers):
+    train_dataset_writers.make_lasot(tmp_path, images=False)
+    (tmp_path / "testing_set.txt").write_text("bird-5\nbird/bird-2\n")
+    with pytest.raises(ValueError) as err:
+        Lasot(tmp_path, split="train")
+    assert str(tmp_path / "testing_set.txt") in str(err.value) and "line 2" in str(err.value)
+    assert "'bird/bird-2'" in str(err.value)
+
+
 # --- LaSOT -----------------------------------------------------------------------------------------------------------
 
 def test_lasot_boxes_absence_sentence_frames(tmp_path, train_dataset_writers):

@@ -7,8 +7,8 @@ from typing import Iterable
 import numpy as np
 
 from lib.train.dataset.base_video_dataset import BaseVideoDataset, SequenceAnno
-from lib.train.dataset.reading import (join, list_subfolders, numbered_frames, read_boxes, read_flags,
-                                       read_name_list, read_numbers, read_optional_text, restrict_to)
+from lib.train.dataset.reading import (join, list_subfolders, numbered_frames, parse_name_list, read_boxes,
+                                       read_flags, read_name_list, read_numbers, read_optional_text, restrict_to)
 
 CLASS_FIELDS = ("object_class", "motion_class", "major_class", "root_class")
 
@@ -37,8 +37,8 @@ class Got10k(BaseVideoDataset):
     def _list_sequences(self) -> list[str]:
         list_file = join(self.split, "list.txt")
         if self.storage.exists(list_file):
-            available = [line.strip() for line in self.storage.read_text(list_file).splitlines() if line.strip()]
             where = self.storage.describe(list_file)
+            available = parse_name_list(self.storage.read_text(list_file), where)
         else:
             available = list_subfolders(self.storage, self.split)
             where = self.storage.describe(self.split)

@@ -8,8 +8,8 @@ from typing import Iterable
 import numpy as np
 
 from lib.train.dataset.base_video_dataset import BaseVideoDataset, SequenceAnno
-from lib.train.dataset.reading import (join, list_subfolders, numbered_frames, read_boxes, read_flags,
-                                       read_name_list, read_sentence, restrict_to)
+from lib.train.dataset.reading import (join, list_subfolders, numbered_frames, parse_name_list, read_boxes,
+                                       read_flags, read_name_list, read_sentence, restrict_to)
 
 # the protocol lists of the LaSOT toolkit, looked for in the root when split='train' / 'test'
 SPLIT_FILES = {"train": "training_set.txt", "test": "testing_set.txt"}
@@ -46,7 +46,7 @@ class Lasot(BaseVideoDataset):
         if self.split is None:
             return None
         if not (isinstance(self.split, str) and self.split in SPLIT_FILES):
-            return read_name_list(self.split)
+            return read_name_list(self.split, what="split")
         own = SPLIT_FILES[self.split]
         if self.storage.exists(own):
             return self._names_in(own)
@@ -59,7 +59,7 @@ class Lasot(BaseVideoDataset):
             + " (the LaSOT toolkit's protocol list); or pass split=None for all sequences, or a list of names")
 
     def _names_in(self, rel: str) -> list[str]:
-        return [line.strip() for line in self.storage.read_text(rel).splitlines() if line.strip()]
+        return parse_name_list(self.storage.read_text(rel), self.storage.describe(rel))
 
     def _load_sequence(self, seq_name: str) -> SequenceAnno:
         cls = class_of(seq_name)
