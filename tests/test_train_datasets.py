@@ -236,6 +236,17 @@ def test_coco_one_frame_sequences_from_json(tmp_path, train_dataset_writers):
     assert len(MSCOCOSeq(tmp_path).get_frames(1, [0])[0]) == 1
 
 
+def test_coco_file_names_stay_inside_the_image_folder(tmp_path, train_dataset_writers):
+    (tmp_path / "images" / "train2017").mkdir(parents=True)
+    data = {"images": [{"id": 9, "file_name": "../../secret.jpg"}], "categories": [],
+            "annotations": [{"id": 11, "image_id": 9, "category_id": 1, "bbox": [1, 2, 3, 4], "iscrowd": 0}]}
+    ann_file = tmp_path / "annotations" / "instances_train2017.json"
+    train_dataset_writers.write_text(ann_file, json.dumps(data))
+    with pytest.raises(ValueError) as err:
+        MSCOCOSeq(tmp_path)
+    assert str(ann_file) in str(err.value) and "image id 9" in str(err.value) and "'../../secret.jpg'" in str(err.value)
+
+
 # --- TNL2K -----------------------------------------------------------------------------------------------------------
 
 def test_tnl2k_split_folder_listed_images_and_sentence(tmp_path, train_dataset_writers):

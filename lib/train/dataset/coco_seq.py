@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from lib.train.dataset.base_video_dataset import BaseVideoDataset, SequenceAnno
-from lib.train.dataset.reading import join
+from lib.train.dataset.reading import check_name, join
 
 
 class MSCOCOSeq(BaseVideoDataset):
@@ -35,7 +35,9 @@ class MSCOCOSeq(BaseVideoDataset):
         except json.JSONDecodeError as err:
             raise ValueError(f"{self.storage.describe(ann_file)}: not valid JSON ({err})") from None
         self._categories = {c["id"]: c for c in data.get("categories", [])}
-        self._image_files = {img["id"]: img["file_name"] for img in data.get("images", [])}
+        where = self.storage.describe(ann_file)
+        self._image_files = {img["id"]: check_name(img["file_name"], f"{where}, image id {img['id']}", "file_name")
+                             for img in data.get("images", [])}
         # keep only what a sample needs, not the segmentation polygons
         self._objects = {}
         for ann in data.get("annotations", []):

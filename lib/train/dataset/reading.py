@@ -108,12 +108,12 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def check_name(name: str, where: str) -> str:
-    """``name``, or a ValueError naming ``where`` (file and line) and the entry when it is not a plain folder name."""
+def check_name(name: str, where: str, what: str = "sequence name") -> str:
+    """``name``, or a ValueError naming ``where`` (file and line) and the entry when it is not a plain name."""
     problem = name_problem(name)
     if problem is not None:
-        raise ValueError(f"{where}: sequence name {name!r} is {problem}; list plain folder names of sequences "
-                         f"inside the dataset root")
+        raise ValueError(f"{where}: {what} {name!r} is {problem}; only plain names of entries inside the dataset's "
+                         f"folders are allowed")
     return name
 
 
