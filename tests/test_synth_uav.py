@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import runpy
+import shutil
 from pathlib import Path
 
 import cv2
@@ -130,6 +131,49 @@ def test_resume_skips_complete_and_cleans_stale(tmp_path):
     assert json.loads((folder / "progress.json").read_text()) == {"num": 3, "complete": True}
     with pytest.raises(GenerationMismatchError, match=re.escape(str(folder))):
         generate_split(tmp_path, "train", num=3, seed=1, workers=1, progress=False)
+
+
+def _progress(folder: Path) -> dict:
+    return json.loads((folder / "progress.json").read_text())
+
+
+def test_smaller_num_leaves_a_bigger_split_as_it_is(day_root, tmp_path):
+    """--num 1 into a folder of 3: nothing is deleted, and the progress file still says 3, complete."""
+    folder = tmp_path / "train"
+    shutil.copytree(day_root / "train", folder)
+    before = _all_files(folder)
+    names = generate_split(tmp_path, "train", num=1, seed=0, workers=1, progress=False)
+    assert names == [f"synth_train_{i:04d}" for i in range(NUM)]  # what the folder holds, not what was asked
+    assert _progress(folder) == {"num": NUM, "complete": True}
+    assert _all_files(folder) == before
+
+
+def test_smaller_num_keeps_the_target_of_an_interrupted_run(day_root, tmp_path):
+    """A run asked for 5 and stopped after 3; a later --num 2 must not mark the split complete."""
+    folder = tmp_path / "train"
+    shutil.copytree(day_root / "train", folder)
+    (folder / "progress.json").write_text('{"num": 5, "complete": false}\n')
+    generate_split(tmp_path, "train", num=2, seed=0, workers=1, progress=False)
+    assert _progress(folder) == {"num": 5, "complete": False}
+
+
+def test_progress_counts_sequences_beyond_the_record(day_root, tmp_path):
+    """Sequence folders beyond what progress.json records (e.g. copied in) are part of the target."""
+    folder = tmp_path / "train"
+    shutil.copytree(day_root / "train", folder)
+    (folder / "progress.json").write_text('{"num": 1, "complete": true}\n')
+    generate_split(tmp_path, "train", num=2, seed=0, workers=1, progress=False)
+    assert _progress(folder) == {"num": NUM, "complete": True}
+
+
+def test_cli_says_when_num_is_below_what_exists(day_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("TRACKING_DATA_SYNTH_UAV", raising=False)
+    monkeypatch.setenv("TRACKING_DATA_ROOT", str(tmp_path))
+    shutil.copytree(day_root / "train", tmp_path / "synth_uav" / "train")
+    cli = runpy.run_path(str(PROJECT / "tracking" / "make_synthetic.py"), run_name="make_synthetic")
+    cli["main"](["--split", "train", "--num", "1", "--data_root", str(tmp_path), "--workers", "1", "--no_progress"])
+    out = capsys.readouterr().out
+    assert f"{NUM} sequences" in out and "--num 1" in out and "left as" in out
 
 
 def test_incomplete_sequence_folder_is_reported(tmp_path):

@@ -5,7 +5,9 @@
     python tracking/make_synthetic.py --split all --montage docs/synth_montage.png
 
 The output root is the 'synth_uav' dataset root (<data_root>/synth_uav unless TRACKING_DATA_SYNTH_UAV says
-otherwise). Complete sequences are skipped, so an interrupted run can simply be restarted.
+otherwise). Complete sequences are skipped, so an interrupted run can simply be restarted. Sequences are never
+deleted: a --num smaller than what a split folder already holds leaves that folder as it is (and says so); for a
+smaller split, delete the folder or use another --data_root.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from lib import paths
 from lib.synth import DEFAULT_COUNTS, SPLITS, GenerationMismatchError, generate_split, make_montage, split_dir
+from lib.synth.writer import read_progress
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,6 +46,16 @@ def _count(folder: Path, names: list[str]) -> tuple[int, int]:
     return frames, absent
 
 
+def _bigger_than_asked(folder: Path, num: int) -> str | None:
+    """A note when the split folder is (or is meant to be) bigger than ``num`` sequences, which it keeps."""
+    state = read_progress(folder)
+    if state is None or state["num"] <= num:
+        return None
+    status = "complete" if state["complete"] else f"not complete yet (rerun with --num {state['num']} to finish it)"
+    return (f"{'':>12}  --num {num} is below the {state['num']} sequences of {folder}: left as they are, {status}; "
+            f"sequences are never deleted (delete the folder or use another --data_root for a smaller split)")
+
+
 def _montage_splits(root: Path, written: list[str]) -> list[str]:
     """The test split (else the first written one) with its day/night twin, as far as they are on disk."""
     base = "test" if any(w.startswith("test") for w in written) else written[0].removesuffix("_night")
@@ -66,6 +79,9 @@ def main(argv=None) -> None:
         folder = split_dir(root, split, night)
         frames, absent = _count(folder, names)
         print(f"{folder.name:>12}: {len(names)} sequences, {frames} frames, {absent} absent frames")
+        note = _bigger_than_asked(folder, args.num if args.num is not None else DEFAULT_COUNTS[split])
+        if note:
+            print(note)
         total_seqs, total_frames, total_absent = total_seqs + len(names), total_frames + frames, total_absent + absent
         written.append(folder.name)
     seconds = time.perf_counter() - start

@@ -7,12 +7,19 @@ A sequence is written into a hidden sibling folder and renamed into place when c
 folder that exists is complete: a rerun skips it, and a crash loses at most the sequences in progress (their
 temporary folders are removed by the next run). A split folder made with other parameters (seed, version,
 ...) is never added to: mixing two generations in one split would be silent corruption.
+
+``progress.json`` = {"num": N, "complete": bool} says that the split is sequences 0..N-1 and whether all of them
+are on disk; the training reader completes a split whose file says false. It never claims more than the folder
+holds: N is the largest of the count asked for, the count recorded before and the sequences present, so a
+``num`` smaller than what the folder already holds deletes nothing and changes nothing (the split stays as
+big as it is; delete the folder, or use another root, for a smaller one).
 """
 from __future__ import annotations
 
 import json
 import multiprocessing as mp
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +40,7 @@ from .scene import build_scene, sequence_rngs
 TEMP_PREFIX = ".tmp_"
 SEQUENCE_FILES = ("groundtruth_rect.txt", "absent.txt", "attributes.txt", "language.txt")
 GENERATION_FILE = "generation.json"
-PROGRESS_FILE = "progress.json"  # {"num": requested sequences, "complete": bool}: lets a reader finish a crashed run
+PROGRESS_FILE = "progress.json"  # {"num": sequences of the split, "complete": bool}: lets a reader finish a crashed run
 
 
 class GenerationMismatchError(RuntimeError):
@@ -164,10 +171,30 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core already
 
 
+def read_progress(folder: Path) -> dict | None:
+    """The split's ``progress.json`` ({"num", "complete"}), None when there is none (or it is unreadable)."""
+    try:
+        state = json.loads((folder / PROGRESS_FILE).read_text())
+        return {"num": int(state["num"]), "complete": bool(state["complete"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _present_indices(folder: Path, split: str) -> list[int]:
+    """Indices of the sequence folders in ``folder`` (complete or not; temporary folders are hidden)."""
+    pattern = re.compile(rf"^{re.escape(sequence_name(split, 0)[:-4])}(\d{{4,}})$")
+    return sorted(int(m.group(1)) for p in folder.iterdir() if p.is_dir() and (m := pattern.match(p.name)))
+
+
+def _write_progress(folder: Path, num: int, complete: bool) -> None:
+    _write_atomic(folder / PROGRESS_FILE, json.dumps({"num": num, "complete": complete}) + "\n")
+
+
 def generate_split(root: str | os.PathLike, split: str, num: int | None = None, seed: int = 0, night: bool = False,
                    workers: int = 2, progress: bool = True) -> list[str]:
-    """Write sequences 0..num-1 of ``split`` ('train', 'val', 'test'; the night twin into '<split>_night')
-    under ``root``, skipping complete ones; returns all their names."""
+    """Write the missing sequences among 0..num-1 of ``split`` ('train', 'val', 'test'; the night twin into
+    '<split>_night') under ``root``, skipping complete ones. Returns the names of the complete sequences the split
+    folder holds afterwards: more than ``num`` when it already held more (those are left as they are)."""
     folder = split_dir(root, split, night)
     num = DEFAULT_COUNTS[split] if num is None else int(num)
     if num < 0 or seed < 0:
@@ -177,16 +204,18 @@ def generate_split(root: str | os.PathLike, split: str, num: int | None = None, 
         _check_day_twin(Path(root), split, params)
     folder.mkdir(parents=True, exist_ok=True)
     _check_generation(folder, params)
-    _write_atomic(folder / PROGRESS_FILE, json.dumps({"num": num, "complete": False}) + "\n")
     remove_stale_temps(folder)
-    names = [sequence_name(split, i) for i in range(num)]
+    recorded, present = read_progress(folder), _present_indices(folder, split)
+    target = max(num, recorded["num"] if recorded else 0, present[-1] + 1 if present else 0)
     todo = []
-    for i, name in enumerate(names):
-        seq_dir = folder / name
+    for i in range(num):
+        seq_dir = folder / sequence_name(split, i)
         if seq_dir.exists() and not is_complete(seq_dir):
             raise RuntimeError(f"{seq_dir} exists but is incomplete (missing files); delete it and rerun")
         if not seq_dir.exists():
             todo.append(SequenceTask(str(root), split, i, seed, night))
+    if todo:
+        _write_progress(folder, target, False)
     bar = tqdm(total=len(todo), desc=f"synth {folder.name}", unit="seq", disable=not progress)
     with bar:
         if workers <= 1 or len(todo) <= 1:
@@ -197,5 +226,7 @@ def generate_split(root: str | os.PathLike, split: str, num: int | None = None, 
             with mp.get_context("spawn").Pool(min(workers, len(todo)), initializer=_init_worker) as pool:
                 for _ in pool.imap_unordered(write_sequence, todo):
                     bar.update()
-    _write_atomic(folder / PROGRESS_FILE, json.dumps({"num": num, "complete": True}) + "\n")
-    return names
+    names = [sequence_name(split, i) for i in range(target)]
+    done = [name for name in names if is_complete(folder / name)]
+    _write_progress(folder, target, len(done) == target)
+    return done
