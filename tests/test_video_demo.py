@@ -188,3 +188,91 @@ def test_corrupt_frame_is_named(tmp_path, capsys):
     (folder / "000001.jpg").write_bytes(b"\xff\xd8\xff garbage")
     assert main(["template_matching", "-", "--input", str(folder), "--init_box", INIT]) == 2
     assert str(folder / "000001.jpg") in _error(capsys)
+
+
+def _nothing_written(output_root: Path, tmp_path: Path) -> None:
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob("out*"))
+    assert not (output_root / "demo").exists()
+
+
+@pytest.mark.parametrize("box", ["30,40,0.5,0.5", "30,40,0.9,20", f"-19.5,40,20,20", f"{W - 0.5},40,20,20"])
+def test_sub_pixel_init_box_is_refused_before_anything_is_written(frame_folder, tmp_path, output_root, capsys, box):
+    assert main(["template_matching", "-", "--input", str(frame_folder), "--init_box", box,
+                 "--output", str(tmp_path / "out.mp4"), "--no_progress"]) == 2
+    assert "1 px" in _error(capsys)
+    _nothing_written(output_root, tmp_path)
+
+
+class _StubTracker:
+    """Follows the square exactly; ``fail_init`` stands for a tracker that cannot crop the given box."""
+
+    def __init__(self, fail_init: bool = False):
+        self.fail_init, self.index = fail_init, 0
+
+    def initialize(self, image, box, sentence=None):
+        if self.fail_init:
+            raise ValueError("crop side 0.6 px is below the minimum 1.0 px")
+
+    def track(self, image):
+        self.index += 1
+        return {"box": truth(self.index + 1)[-1].tolist(), "score": 0.9}
+
+
+def test_tracker_that_cannot_start_is_a_clear_error_and_writes_nothing(frame_folder, tmp_path, output_root, capsys,
+                                                                      monkeypatch):
+    monkeypatch.setattr("tracking.video_demo.make_tracker", lambda *args: _StubTracker(fail_init=True))
+    assert main(["ostrack", "synth_tiny", "--input", str(frame_folder), "--init_box", INIT,
+                 "--output", str(tmp_path / "out.mp4"), "--no_progress"]) == 2
+    err = _error(capsys)
+    assert "--init_box" in err and "crop side" in err
+    _nothing_written(output_root, tmp_path)
+
+
+def test_ostrack_with_a_sub_pixel_box_is_a_clear_error(frame_folder, tmp_path, output_root, capsys, monkeypatch):
+    import torch
+    from lib.config import load_config
+    from lib.models import build_network
+    from lib.test.tracker import OSTrackTracker
+    cfg = load_config("ostrack", "synth_tiny")
+    torch.manual_seed(0)
+    monkeypatch.setattr("tracking.video_demo.make_tracker",
+                        lambda *args: OSTrackTracker(build_network(cfg, load_pretrained=False), cfg))
+    assert main(["ostrack", "synth_tiny", "--input", str(frame_folder), "--init_box", "30,40,0.3,0.3",
+                 "--output", str(tmp_path / "out.mp4"), "--no_progress"]) == 2
+    assert "'30,40,0.3,0.3'" in _error(capsys)
+    _nothing_written(output_root, tmp_path)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ""])
+def test_corrupt_frame_mid_folder_keeps_what_was_tracked(frame_folder, tmp_path, capsys, monkeypatch, suffix):
+    bad = frame_folder / "7.jpg"  # the 7th frame (index 6)
+    bad.write_bytes(b"")
+    monkeypatch.setattr("tracking.video_demo.make_tracker", lambda *args: _StubTracker())
+    out = tmp_path / f"out{suffix}"
+    assert main(["ostrack", "synth_tiny", "--input", str(frame_folder), "--init_box", INIT, "--output", str(out),
+                 "--no_progress"]) == 2
+    err = _error(capsys)
+    assert str(bad) in err and "6 frames" in err
+    boxes = read_boxes(tmp_path / "out_boxes.txt")
+    np.testing.assert_allclose(boxes, truth(6))
+    if suffix:
+        assert len(video_frames(out)) == 6  # closed properly: playable, every frame tracked so far is there
+    else:
+        assert len(list(out.glob("*.jpg"))) == 6
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_tracker_crash_mid_run_still_writes_the_boxes_and_closes_the_video(frame_folder, tmp_path, monkeypatch):
+    class Crashing(_StubTracker):
+        def track(self, image):
+            if self.index == 3:
+                raise RuntimeError("out of memory")
+            return super().track(image)
+
+    monkeypatch.setattr("tracking.video_demo.make_tracker", lambda *args: Crashing())
+    out = tmp_path / "out.mp4"
+    with pytest.raises(RuntimeError, match="out of memory"):
+        main(["ostrack", "synth_tiny", "--input", str(frame_folder), "--init_box", INIT, "--output", str(out),
+              "--no_progress"])
+    np.testing.assert_allclose(read_boxes(tmp_path / "out_boxes.txt"), truth(4))
+    assert len(video_frames(out)) == 4

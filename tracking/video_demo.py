@@ -9,6 +9,11 @@ TRACKER is a trained tracker family (PARAM = its config; the checkpoint is the o
 Output: an annotated .mp4/.avi when --output ends so, otherwise annotated frames 000000.jpg, 000001.jpg, ... in the
 --output folder; default <output root>/demo/<input name>_<tracker>.mp4. The boxes (x,y,w,h per frame, frame 0 =
 the given box) go to <output stem>_boxes.txt beside it. Bad inputs are one-line errors with exit status 2.
+
+The init box is checked before anything is written: it must be at least 1x1 px, with at least 1x1 px of it inside
+the first frame, and the tracker must accept it. A failure after that (a corrupt frame mid-folder, a tracker error)
+still writes the boxes of the frames tracked so far (atomically) and closes the video, so it plays; then the demo
+exits non-zero (2 with a one-line message for a bad frame, a traceback for anything unexpected).
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from lib.utils.io import atomic_write
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".webm", ".wmv")
 OUTPUT_VIDEO_SUFFIXES = (".mp4", ".avi")
 DEFAULT_FPS = 30.0
+MIN_BOX_SIDE = 1.0  # px; a sub-pixel target has nothing to track (and crops around it degenerate)
 GENERIC_FRAME_FOLDERS = ("img", "imgs", "image", "images", "frames", "data")  # named after their parent instead
 
 
@@ -77,9 +83,8 @@ class FrameSource:
             self.length = count if count > 0 else None  # containers may not know; only used for the progress bar
             self.first = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
 
-    def frames(self) -> Iterator[np.ndarray]:
-        """Every frame from the first, as RGB uint8."""
-        yield self.first
+    def later_frames(self) -> Iterator[np.ndarray]:
+        """The frames after the first (already read as ``self.first``), as RGB uint8."""
         if self.capture is not None:
             while True:
                 ok, frame = self.capture.read()
@@ -135,7 +140,7 @@ class FrameSink:
 
 
 def parse_box(text: str) -> np.ndarray:
-    """'x,y,w,h' (commas and/or spaces) -> float array; w and h must be positive."""
+    """'x,y,w,h' (commas and/or spaces) -> float array; w and h must be at least ``MIN_BOX_SIDE`` px."""
     parts = [p for p in text.replace(",", " ").split() if p]
     try:
         box = np.array([float(p) for p in parts], dtype=np.float64)
@@ -143,14 +148,19 @@ def parse_box(text: str) -> np.ndarray:
         box = np.array([])
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise DemoError(f"malformed --init_box {text!r}: expected x,y,w,h (4 numbers, w and h > 0), e.g. 10,20,40,30")
+    if box[2] < MIN_BOX_SIDE or box[3] < MIN_BOX_SIDE:
+        raise DemoError(f"--init_box {text!r} is {box[2]:g}x{box[3]:g} px: a target must be at least "
+                        f"{MIN_BOX_SIDE:g}x{MIN_BOX_SIDE:g} px (the values are pixels, not fractions of the frame)")
     return box
 
 
 def check_box_in_image(box: np.ndarray, height: int, width: int) -> None:
-    """The box must overlap the first frame; otherwise there is nothing to track."""
+    """At least ``MIN_BOX_SIDE`` px of the box, each way, must be inside the first frame."""
     x, y, w, h = box
-    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        raise DemoError(f"--init_box {x:g},{y:g},{w:g},{h:g} is outside the first frame ({width}x{height} px)")
+    inside_w, inside_h = min(x + w, width) - max(x, 0.0), min(y + h, height) - max(y, 0.0)
+    if inside_w < MIN_BOX_SIDE or inside_h < MIN_BOX_SIDE:
+        where = "is outside" if inside_w <= 0 or inside_h <= 0 else f"has less than {MIN_BOX_SIDE:g} px inside"
+        raise DemoError(f"--init_box {x:g},{y:g},{w:g},{h:g} {where} the first frame ({width}x{height} px)")
 
 
 def select_box(first_rgb: np.ndarray) -> np.ndarray:
@@ -244,6 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def start_tracker(tracker, first: np.ndarray, box: np.ndarray, sentence: str | None) -> float:
+    """Initialise on the first frame (before any output exists); returns the seconds it took."""
+    start = time.perf_counter()
+    try:
+        tracker.initialize(first, box.copy(), sentence)
+    except ValueError as error:  # e.g. a crop the box makes degenerate: the box is the user's input
+        x, y, w, h = box
+        raise DemoError(f"the tracker cannot start from --init_box {x:g},{y:g},{w:g},{h:g}: {error}") from None
+    return time.perf_counter() - start
+
+
 def run(args: argparse.Namespace) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         raise DemoError(f"--max_frames must be >= 1, got {args.max_frames}")
@@ -256,35 +277,38 @@ def run(args: argparse.Namespace) -> int:
         check_box_in_image(box, height, width)
         tracker = make_tracker(args.tracker, args.param, args.checkpoint, args.device)
         output = Path(args.output) if args.output else default_output(source, args.tracker)
-        sink = FrameSink(output, source.fps, (height, width))
+        times = [start_tracker(tracker, source.first, box, args.sentence)]
+        boxes = [box.tolist()]
         total = source.length if args.max_frames is None else min(source.length or args.max_frames, args.max_frames)
-        boxes, times = [], []
+        # from here on, whatever stops the run, the frames tracked so far stay: video closed, boxes written
+        sink = FrameSink(output, source.fps, (height, width))
         try:
-            bar = tqdm(total=total, desc=f"{args.tracker} {source.stem()}", unit="frame", disable=args.no_progress)
-            for index, frame in enumerate(source.frames()):
-                if args.max_frames is not None and index >= args.max_frames:
-                    break
-                start = time.perf_counter()
-                if index == 0:
-                    tracker.initialize(frame, box.copy(), args.sentence)
-                    out_box, score = box.tolist(), None
-                else:
-                    result = tracker.track(frame)
-                    out_box, score = [float(v) for v in result["box"]], float(result.get("score", float("nan")))
-                times.append(time.perf_counter() - start)
-                boxes.append(out_box)
-                sink.write(annotate(frame, out_box, index, score, 1000 * times[-1], args.sentence))
+            with tqdm(total=total, desc=f"{args.tracker} {source.stem()}", unit="frame",
+                      disable=args.no_progress) as bar:
+                sink.write(annotate(source.first, boxes[0], 0, None, 1000 * times[0], args.sentence))
                 bar.update()
-            bar.close()
+                for index, frame in enumerate(source.later_frames(), start=1):
+                    if args.max_frames is not None and index >= args.max_frames:
+                        break
+                    start = time.perf_counter()
+                    result = tracker.track(frame)
+                    times.append(time.perf_counter() - start)
+                    boxes.append([float(v) for v in result["box"]])
+                    sink.write(annotate(frame, boxes[-1], index, float(result.get("score", float("nan"))),
+                                        1000 * times[-1], args.sentence))
+                    bar.update()
+        except DemoError as error:  # a bad frame mid-run: say what was kept
+            raise DemoError(f"{error}; stopped there: the first {len(boxes)} frames are in {output}, their boxes in "
+                            f"{boxes_path(output)}") from None
         finally:
             sink.close()
+            atomic_write(boxes_path(output), boxes_text(boxes))
     finally:
         source.close()
-    boxes_file = atomic_write(boxes_path(output), boxes_text(boxes))
     tracked = np.array(times[1:]) if len(times) > 1 else np.array([np.nan])
     fps = 1.0 / tracked.mean() if np.isfinite(tracked.mean()) and tracked.mean() > 0 else float("nan")
     print(f"{args.tracker}: {len(boxes)} frames, {1000 * tracked.mean():.2f} ms/frame ({fps:.1f} FPS) tracking only"
-          f" -> {output} (boxes: {boxes_file})")
+          f" -> {output} (boxes: {boxes_path(output)})")
     return 0
 
 
