@@ -1,19 +1,52 @@
-"""Parsing of the plain-text annotation files every benchmark uses (boxes, flags, sentences)."""
+"""Parsing of the plain-text annotation files every benchmark uses (boxes, flags, sentences).
+
+Speed: a clean file (one separator kind, the same number of values on every line: nearly every file of every
+benchmark) is read by ``np.loadtxt`` in C (:func:`fast_rows`); anything else goes through the line-by-line parser,
+which accepts every mix of separators and names the file and line of whatever it cannot read. The fast path
+only ever returns what the line-by-line parser would, so which one ran never shows.
+"""
 from __future__ import annotations
 
+import io
 import re
+from collections import Counter
+from pathlib import PureWindowsPath
 
 import numpy as np
 
-_SEPARATORS = re.compile(r"[,\t ;]+")
+_SEPARATORS = re.compile(r"[,;\s]+")  # \s: any whitespace, as np.loadtxt splits it
+_RARE_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e"  # ASCII characters where str.splitlines() breaks a line and loadtxt does not
+
+
+def fast_rows(text: str) -> np.ndarray | None:
+    """``np.loadtxt`` of a text whose values are all separated by commas, or all by runs of whitespace (the kind is
+    that of the first non-blank line): float64 (N, k). None when the text does not parse that way (or is empty)."""
+    body = text.lstrip()
+    if not body or not body.isascii() or any(c in body for c in _RARE_LINE_BREAKS):
+        return None  # (non-ASCII text has more such characters: the line-by-line parser reads it)
+    first = body[: body.find("\n")] if "\n" in body else body
+    delimiter = "," if "," in first else None  # None: any run of whitespace
+    try:
+        return np.loadtxt(io.StringIO(body), delimiter=delimiter, comments=None, ndmin=2, dtype=np.float64)
+    except ValueError:
+        return None
 
 
 def parse_rows(text: str, name: str, width: int | None = None) -> np.ndarray:
-    """Rows of numbers separated by commas, tabs or spaces -> float64 (N, width).
+    """Rows of numbers separated by commas, tabs, spaces or ';' (mixed is fine) -> float64 (N, width).
 
-    'nan' (any case) is accepted and kept as NaN; anything else unparsable is an error naming file and line.
+    Blank lines are skipped. 'nan' (any case) is accepted and kept as NaN; anything else unparsable is an error
+    naming file and line. Every row must have ``width`` values, or (``width=None``) as many as most rows: a row
+    that does not is an error naming file and line.
     """
-    rows = []
+    rows = fast_rows(text)
+    if rows is not None and (width is None or rows.shape[1] == width):
+        return rows
+    return _parse_rows_by_line(text, name, width)
+
+
+def _parse_rows_by_line(text: str, name: str, width: int | None) -> np.ndarray:
+    rows, line_numbers = [], []
     for line_no, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line:
@@ -26,17 +59,22 @@ def parse_rows(text: str, name: str, width: int | None = None) -> np.ndarray:
         if width is not None and len(values) != width:
             raise ValueError(f"{name}, line {line_no}: expected {width} values, got {len(values)}: {line!r}")
         rows.append(values)
-    if width is None:
-        widths = {len(r) for r in rows}
-        if len(widths) > 1:
-            raise ValueError(f"{name}: rows have different numbers of values {sorted(widths)}")
-        width = widths.pop() if widths else 0
-    return np.asarray(rows, dtype=np.float64).reshape(-1, width)
+        line_numbers.append((line_no, line))
+    if width is None and rows:
+        counts = Counter(len(r) for r in rows)
+        width = counts.most_common(1)[0][0]  # on a tie, the width seen first
+        for values, (line_no, line) in zip(rows, line_numbers):
+            if len(values) != width:
+                raise ValueError(f"{name}, line {line_no}: {len(values)} values, but {counts[width]} of the "
+                                 f"{len(rows)} rows have {width}: {line!r}")
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), width or 0)
 
 
 def parse_boxes(text: str, name: str) -> np.ndarray:
     """``x,y,w,h`` per line -> float64 (N, 4). An 8-value polygon per line becomes its axis-aligned box."""
     rows = parse_rows(text, name)
+    if not len(rows):
+        raise ValueError(f"{name}: no boxes (the file is empty)")
     if rows.shape[1] == 4:
         return rows
     if rows.shape[1] == 8:
@@ -57,6 +95,28 @@ def parse_flags(text: str, name: str) -> np.ndarray:
     if not np.isin(values, (0, 1)).all():
         raise ValueError(f"{name}: flags must be 0 or 1")
     return values.astype(bool)
+
+
+def parse_name_list(text: str, name: str) -> list[str]:
+    """One sequence name per line (surrounding whitespace and blank lines skipped) -> names.
+
+    A name from a list file becomes a folder under the dataset root (and a result file name), so it must be a plain
+    name: an absolute path, '.' or '..', or one with a path separator is an error naming the file, line and entry.
+    """
+    names = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        entry = line.strip()
+        if entry:
+            names.append(check_plain_name(entry, f"{name}, line {line_no}"))
+    return names
+
+
+def check_plain_name(entry: str, where: str) -> str:
+    """``entry`` when it names something inside a folder (no separator, not '.', '..' or a drive); else an error."""
+    if entry in (".", "..") or "/" in entry or "\\" in entry or PureWindowsPath(entry).drive:
+        raise ValueError(f"{where}: sequence name {entry!r} must be a plain folder name: an absolute path, '..' "
+                         f"or a path separator points outside the dataset root")
+    return entry
 
 
 def clean_sentence(text: str | None) -> str | None:
