@@ -1,6 +1,9 @@
 """Test-side benchmark readers (lib.test.evaluation): each dataset on a tiny fixture written in its layout."""
 from __future__ import annotations
 
+import json
+import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +62,7 @@ def test_synth_uav(data_root, name, split):
     assert s.dataset == name
     check_boxes(s, absent=(1, 3))
     assert s.frames[0] == str(seq / "img" / "000001.jpg") and s.frames[-1].endswith("img/000004.jpg")
-    assert s.language == "a white car on the road"
+    assert s.language == "a white car on the road" and s.ground_truth_file == str(seq / "groundtruth_rect.txt")
     assert s.attributes["Low_resolution"] == 1 and s.attributes["complexity"] == 2 and s.attributes["length"] == 0
     assert len(s.attributes) == 17
 
@@ -72,6 +75,7 @@ def test_webuav3m_zero_boxes_are_absent(data_root):
     check_boxes(s, absent=(1,))
     assert s.language == "the drone" and s.attributes is None
     assert s.frames[2].endswith("uav_0001/img/000003.jpg")
+    assert s.ground_truth_file == str(seq / "groundtruth_rect.txt")
 
 
 def test_missing_root_names_layout(data_root):
@@ -103,6 +107,7 @@ def test_vot_color_folder_and_boxes(tmp_path):
     s, = get_dataset(f"vot:{tmp_path / 'seq'}")
     check_boxes(s, absent=(), boxes=BOXES[[0, 2, 3]])
     assert s.frames[1] == str(tmp_path / "seq" / "color" / "00000002.jpg")
+    assert s.ground_truth_file == str(tmp_path / "seq" / "groundtruth.txt")
     polys = np.array([[1, 2, 5, 2, 5, 7, 1, 7.5]], dtype=float)
     write(tmp_path / "stack" / "p" / "groundtruth.txt", "1,2,5,2,5,7,1,7.5\n")
     s, = get_dataset(f"vot:{tmp_path / 'stack'}")
@@ -124,6 +129,7 @@ def test_lasot_class_layout(data_root):
     check_boxes(s, absent=(1, 2, 3))
     assert s.language == "red car" and s.attributes["Illumination_variation"] == 1
     assert s.frames[0] == str(seq / "img" / "00000001.jpg")
+    assert s.ground_truth_file == str(seq / "groundtruth.txt")
 
 
 def test_lasot_shared_sample(monkeypatch):
@@ -150,6 +156,7 @@ def test_tnl2k(data_root):
     check_boxes(s)
     assert s.language == "the baseball player"
     assert s.frames == [str(seq / "imgs" / f"{i}.png") for i in range(1, 5)]
+    assert s.ground_truth_file == str(seq / "groundtruth.txt")
     assert seqs["noimgs"].frames[0].endswith("noimgs/imgs/00001.jpg") and seqs["noimgs"].language is None
 
 
@@ -165,6 +172,7 @@ def test_otb99_lang(data_root):
     assert seqs["David"].frames[0].endswith("David/img/0300.jpg") and seqs["David"].language == "a man walking"
     assert seqs["Biker"].frames[3].endswith("Biker/img/0004.jpg")
     check_boxes(seqs["Biker"])
+    assert seqs["Biker"].ground_truth_file == str(root / "Biker" / "groundtruth_rect.txt")
 
 
 def test_otb_two_target_videos_read_their_numbered_ground_truth(data_root):
@@ -178,6 +186,7 @@ def test_otb_two_target_videos_read_their_numbered_ground_truth(data_root):
     check_boxes(seqs["Jogging-2"], absent=(2,), boxes=BOXES[::-1])
     assert seqs["Jogging-2"].frames[0].endswith("Jogging/img/0001.jpg")
     assert seqs["Jogging-2"].language == "the right jogger"
+    assert seqs["Jogging-2"].ground_truth_file == str(root / "Jogging" / "groundtruth_rect.2.txt")
 
 
 def test_empty_root_is_an_error_and_release_folder_names_are_accepted(data_root):
@@ -198,6 +207,7 @@ def test_dtb70_and_nlp(data_root):
     assert set(seqs) == {"Animal1", "Car2"}
     check_boxes(seqs["Car2"])
     assert seqs["Animal1"].frames[0] == str(data_root / "DTB70" / "Animal1" / "img" / "00001.jpg")
+    assert seqs["Animal1"].ground_truth_file == str(data_root / "DTB70" / "Animal1" / "groundtruth_rect.txt")
     s, = get_dataset("dtb70_nlp")
     assert (s.name, s.language, s.dataset) == ("Animal1", "the deer", "dtb70_nlp")
 
@@ -212,6 +222,7 @@ def test_uav123_subsequences(data_root):
     assert seqs["bird1_2"].frames[-1].endswith("bird1/000778.jpg")
     assert seqs["uav1_3"].frames[0].endswith("uav1/002473.jpg")
     assert seqs["car5"].frames[0].endswith("UAV123/car5/000001.jpg")
+    assert seqs["car5"].ground_truth_file == str(data_root / "UAV123" / "anno" / "UAV123" / "car5.txt")
     seqs = by_name(get_dataset("uav123_10fps"))
     assert seqs["bird1_2"].frames[0].endswith("UAV123_10fps/bird1/000259.jpg")
     assert seqs["uav1_3"].frames[0].endswith("uav1/000825.jpg")
@@ -247,10 +258,12 @@ def test_uavdt_visdrone_and_nlp(data_root):
     write(data_root / "VisDrone-NLP" / "uav0000009_03358_s" / "language.txt", "a person\n")
     s, = get_dataset("uavdt")
     assert s.name == "S0101" and s.frames[0] == str(data_root / "UAVDT" / "data_seq" / "S0101" / "img000001.jpg")
+    assert s.ground_truth_file == str(data_root / "UAVDT" / "anno" / "S0101_gt.txt")
     check_boxes(s)
     assert get_dataset("uavdt_nlp")[0].language == "white car"
     s, = get_dataset("visdrone")
     assert s.frames[1].endswith("sequences/uav0000009_03358_s/img0000002.jpg")
+    assert s.ground_truth_file.endswith("annotations/uav0000009_03358_s.txt")
     check_boxes(s)
     assert get_dataset("visdrone_nlp")[0].language == "a person"
 
@@ -266,6 +279,7 @@ def test_night_sets(data_root):
     s, = get_dataset("uavdark135")
     check_boxes(s)
     assert s.frames[0] == str(data_root / "UAVDark135" / "data_seq" / "person11" / "00001.jpg")
+    assert s.ground_truth_file == str(data_root / "UAVDark135" / "anno" / "person11.txt")
     s, = get_dataset("darktrack2021")
     check_boxes(s)
     assert s.frames[3].endswith("car_1/0004.jpg")
@@ -280,13 +294,14 @@ def test_got10k(data_root):
     write(data_root / "got10k" / "val" / "list.txt", "GOT-10k_Val_000001\n")
     s, = get_dataset("got10k_val")
     check_boxes(s, absent=(1, 3))
-    assert s.frames[0] == str(val / "00000001.jpg")
+    assert s.frames[0] == str(val / "00000001.jpg") and s.ground_truth_file == str(val / "groundtruth.txt")
     test = data_root / "got10k" / "test" / "GOT-10k_Test_000001"
     write(test / "groundtruth.txt", boxes_text(BOXES[:1]))
     for i in range(3):
         write(test / f"{i + 1:08d}.jpg", "")
     s, = get_dataset("got10k_test")
     assert len(s.frames) == 3 and s.visible.tolist() == [True, False, False]
+    assert s.ground_truth_file == str(test / "groundtruth.txt")
     np.testing.assert_array_equal(s.init_box, BOXES[0])
 
 
@@ -304,3 +319,100 @@ def test_unknown_dataset_lists_names():
 def test_names_accept_folder_spelling(data_root):
     write(data_root / "DTB70" / "A" / "groundtruth_rect.txt", boxes_text())
     assert get_dataset("DTB70")[0].name == "A"
+
+
+# -- sequence names from list files -----------------------------------------------------------------------------
+
+def _outside_sequence(data_root) -> Path:
+    """A readable sequence outside every dataset root, which an escaping list entry would reach."""
+    outside = data_root / "outside"
+    write(outside / "groundtruth.txt", boxes_text())
+    write(outside / "groundtruth_rect.txt", boxes_text())
+    write(outside / "00000001.jpg", "")
+    return outside
+
+
+@pytest.mark.parametrize("entry", ["../../outside", "ABSOLUTE", "sub/GOT-10k_Val_000001"])
+@pytest.mark.parametrize("dataset,list_file,good", [
+    ("got10k_val", "got10k/val/list.txt", "got10k/val/GOT-10k_Val_000001"),
+    ("got10k_test", "got10k/test/list.txt", "got10k/test/GOT-10k_Test_000001"),
+    ("lasot", "lasot/testing_set.txt", "lasot/car/car-1"),
+    ("vot", "vot_stack/list.txt", "vot_stack/bag"),
+])
+def test_list_file_names_must_stay_inside_the_root(data_root, dataset, list_file, good, entry):
+    outside = _outside_sequence(data_root)
+    write(data_root / good / "groundtruth.txt", boxes_text())
+    write(data_root / good / "00000001.jpg", "")
+    entry = str(outside) if entry == "ABSOLUTE" else entry
+    write(data_root / list_file, f"{Path(good).name}\n{entry}\n")
+    name = f"vot:{data_root / 'vot_stack'}" if dataset == "vot" else dataset
+    with pytest.raises(ValueError) as err:
+        get_dataset(name)
+    assert str(err.value).startswith(f"{data_root / list_file}, line 2: sequence name {entry!r}")
+
+
+def test_uav123_table_videos_must_stay_inside_the_root(data_root):
+    write(data_root / "UAV123" / "anno" / "UAV123" / "car5.txt", boxes_text())
+    write(data_root / "UAV123" / "uav123_subsequences.txt", "# custom\ncar5 ../../outside 1\n")
+    with pytest.raises(ValueError, match=r"uav123_subsequences.txt, line 2: sequence name '../../outside'"):
+        get_dataset("uav123")
+
+
+# -- lazy frame paths -------------------------------------------------------------------------------------------
+
+def test_frame_paths_behave_as_a_list_and_pickle_small(data_root):
+    seq = data_root / "WebUAV-3M" / "Test" / "long"
+    write(seq / "groundtruth_rect.txt", "1,2,3,4\n" * 20000)
+    s, = get_dataset("webuav3m")
+    paths = [str(seq / "img" / f"{i:06d}.jpg") for i in range(1, 20001)]
+    assert len(s) == len(s.frames) == 20000 and s.frames == paths and list(s.frames) == paths
+    assert s.frames[0] == paths[0] and s.frames[-1] == paths[-1] and s.frames[1:] == paths[1:]
+    assert s.frames[5:1:-2] == paths[5:1:-2] and s.frames != paths[:-1]
+    with pytest.raises(IndexError):
+        s.frames[20000]
+    assert len(pickle.dumps(s.frames)) < 300  # a list of these paths pickles to about 1 MB
+    again = pickle.loads(pickle.dumps(s))
+    assert again.frames == paths and again.ground_truth_file == s.ground_truth_file
+
+
+def test_listed_image_folders_keep_a_plain_list(data_root):
+    seq = data_root / "tnl2k" / "a"
+    write(seq / "groundtruth.txt", boxes_text())
+    for name in ("1.png", "2.png", "10.png", "3.jpg"):
+        write(seq / "imgs" / name, "")
+    s, = get_dataset("tnl2k")
+    assert type(s.frames) is list and s.frames == [str(seq / "imgs" / n) for n in ("1.png", "2.png", "3.jpg", "10.png")]
+
+
+# -- SynthUAV test split left incomplete ------------------------------------------------------------------------
+
+def test_synth_uav_test_split_left_incomplete_is_completed(data_root):
+    from lib.synth import generate_split
+    root = data_root / "synth_uav"
+    generate_split(root, "test", num=2, seed=3, workers=1, progress=False)
+    shutil.rmtree(root / "test" / "synth_test_0001")  # as if the run had been killed before writing it
+    (root / "test" / "progress.json").write_text('{"num": 2, "complete": false}\n')
+    seqs = get_dataset("synth_uav")
+    assert [s.name for s in seqs] == ["synth_test_0000", "synth_test_0001"]
+    assert json.loads((root / "test" / "progress.json").read_text())["complete"] is True
+    redone = (root / "test" / "synth_test_0001" / "groundtruth_rect.txt").read_text()
+    generate_split(data_root / "fresh", "test", num=2, seed=3, workers=1, progress=False)
+    assert redone == (data_root / "fresh" / "test" / "synth_test_0001" / "groundtruth_rect.txt").read_text()
+
+
+def test_synth_uav_missing_test_split_is_an_error_not_generated(data_root):
+    (data_root / "synth_uav").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"make_synthetic.py --split test --night"):
+        get_dataset("synth_uav_night")
+    assert not (data_root / "synth_uav" / "test_night").exists()
+
+
+def test_synth_uav_incomplete_split_in_a_read_only_root_is_an_error(data_root, monkeypatch):
+    import lib.synth_on_demand as on_demand
+    folder = data_root / "synth_uav" / "test"
+    write(folder / "synth_test_0000" / "groundtruth_rect.txt", boxes_text())
+    write(folder / "generation.json", '{"seed": 4}')
+    write(folder / "progress.json", '{"num": 30, "complete": false}')
+    monkeypatch.setattr(on_demand.os, "access", lambda path, mode: False)
+    with pytest.raises(ValueError, match=r"incomplete .* read-only: .*make_synthetic.py --split test --seed 4 --num 30"):
+        get_dataset("synth_uav")

@@ -2,18 +2,66 @@
 
 The test side reads the file system directly (pathlib); frame paths are computed from the ground-truth length
 and the benchmark's naming pattern whenever that pattern is known, so building a dataset needs only its
-annotation files (the image folders may be absent).
+annotation files (the image folders may be absent). Those paths are :class:`FramePaths`, made when a frame is
+read: a benchmark of 690k frames would otherwise build (and send to every worker) 690k strings up front.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence as AbstractSequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence as SequenceType
 
 import numpy as np
 
-from lib.utils.annotations import box_validity, clean_sentence, parse_boxes, parse_flags, parse_rows
+from lib.utils.annotations import box_validity, clean_sentence, parse_boxes, parse_flags, parse_name_list, parse_rows
 from lib.utils.image import IMAGE_EXTENSIONS, natural_key
+
+
+class FramePaths(AbstractSequence):
+    """The paths ``<folder>/<prefix><number, zero-padded to digits><ext>`` for the frame numbers of a ``range``,
+    made on access. A read-only sequence of str: ``len``, indexing, slicing (another FramePaths), iteration, and
+    equality with a list of the same paths; pickles as its few fields."""
+
+    __slots__ = ("folder", "numbers", "digits", "prefix", "ext")
+
+    def __init__(self, folder: str | os.PathLike, numbers: range, digits: int, prefix: str = "", ext: str = ".jpg"):
+        self.folder, self.numbers, self.digits, self.prefix, self.ext = str(Path(folder)), numbers, digits, prefix, ext
+
+    def _path(self, number: int) -> str:
+        name = f"{self.prefix}{number:0{self.digits}d}{self.ext}"
+        return name if self.folder == "." else os.path.join(self.folder, name)  # as str(Path(folder) / name)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return FramePaths(self.folder, self.numbers[index], self.digits, self.prefix, self.ext)
+        return self._path(self.numbers[index])
+
+    def __iter__(self):
+        return map(self._path, self.numbers)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, FramePaths):
+            return list(self) == list(other)
+        if isinstance(other, (list, tuple)):
+            return len(other) == len(self) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # equal to a list, which is unhashable
+
+    def __getstate__(self):
+        return self.folder, self.numbers, self.digits, self.prefix, self.ext
+
+    def __setstate__(self, state):
+        self.folder, self.numbers, self.digits, self.prefix, self.ext = state
+
+    def __repr__(self) -> str:
+        pattern = os.path.join(self.folder, f"{self.prefix}{{:0{self.digits}d}}{self.ext}")
+        return f"FramePaths({pattern!r}, {self.numbers!r})"
 
 
 @dataclass
@@ -21,7 +69,8 @@ class Sequence:
     """One test sequence.
 
     ``ground_truth`` is (N, 4) float64 x,y,w,h with NaN rows where the target is absent or the box is invalid;
-    ``visible`` is the matching (N,) bool. ``frames`` are image paths (they need not exist on disk).
+    ``visible`` is the matching (N,) bool. ``frames`` are image paths (they need not exist on disk): a
+    :class:`FramePaths` (computed on access) where the benchmark names its frames by number, else a list of str.
 
     Two more fields keep what the annotation files said before that cleaning, because the reference toolkits'
     rules (``lib/test/analysis/protocols.py``, ``pytracking``) depend on it: ``raw_ground_truth`` holds the boxes
@@ -32,7 +81,7 @@ class Sequence:
 
     name: str
     dataset: str
-    frames: list[str]
+    frames: SequenceType[str]
     ground_truth: np.ndarray
     visible: np.ndarray
     language: str | None = None
@@ -88,7 +137,8 @@ def make_sequence(name: str, dataset: str, frames: SequenceType[str], boxes: np.
             raise ValueError(f"{dataset} sequence {name!r}: {len(absent)} absence flags but {len(boxes)} boxes")
         visible &= ~absent
     boxes[~visible] = np.nan
-    frames = [str(f) for f in frames]
+    if not isinstance(frames, FramePaths):
+        frames = [str(f) for f in frames]
     if check_frames and len(frames) != len(boxes):
         raise ValueError(f"{dataset} sequence {name!r}: {len(boxes)} boxes but {len(frames)} frames")
     return Sequence(name=name, dataset=dataset, frames=frames, ground_truth=boxes, visible=visible,
@@ -126,6 +176,12 @@ def read_numbers(path: Path) -> np.ndarray:
     return parse_rows(read_text(path), str(path)).reshape(-1)
 
 
+def read_name_list(path: Path) -> list[str]:
+    """Sequence names, one per line, of a list file (got10k list.txt, LaSOT testing_set.txt, ...); a name that
+    would lead outside the dataset root is an error naming the file, line and entry."""
+    return parse_name_list(read_text(path), str(path))
+
+
 def read_sentence(path: Path) -> str | None:
     """The first non-empty line of a language file; missing or empty -> None."""
     path = Path(path)
@@ -144,10 +200,9 @@ def named_attributes(path: Path, names: SequenceType[str]) -> dict | None:
 
 
 def numbered_frames(folder: Path, count: int, digits: int, first: int = 1, ext: str = ".jpg",
-                    prefix: str = "") -> list[str]:
+                    prefix: str = "") -> FramePaths:
     """Frame paths ``folder/<prefix><number padded to digits><ext>`` for ``count`` frames from ``first``."""
-    folder = Path(folder)
-    return [str(folder / f"{prefix}{i:0{digits}d}{ext}") for i in range(first, first + count)]
+    return FramePaths(folder, range(first, first + count), digits, prefix, ext)
 
 
 def list_images(folder: Path) -> list[str]:
@@ -176,7 +231,7 @@ def list_stems(folder: Path, suffix: str) -> list[str]:
 
 
 def frames_or_pattern(folder: Path, count: int, digits: int, ext: str = ".jpg", prefix: str = "",
-                      first: int = 1) -> list[str]:
+                      first: int = 1) -> SequenceType[str]:
     """The listed images of ``folder`` when it holds exactly ``count``; otherwise the numbered pattern."""
     listed = list_images(folder)
     if len(listed) == count:

@@ -7,8 +7,8 @@ import numpy as np
 
 from lib.paths import dataset_root
 from lib.test.evaluation.data import (Sequence, frames_or_pattern, list_subfolders, make_sequence,
-                                      named_attributes, numbered_frames, read_boxes, read_optional_flags,
-                                      read_sentence)
+                                      named_attributes, numbered_frames, read_boxes, read_name_list,
+                                      read_optional_flags, read_sentence)
 
 # LaSOT att.txt order (14 binary flags)
 LASOT_ATTRIBUTES = ("Illumination_variation", "Partial_occlusion", "Deformation", "Motion_blur", "Camera_motion",
@@ -32,7 +32,7 @@ def _lasot_sequence_folders(root: Path) -> list[Path]:
                     found[seq] = sub / seq
     test_list = root / "testing_set.txt"
     if test_list.is_file():
-        wanted = [line.strip() for line in test_list.read_text().splitlines() if line.strip()]
+        wanted = read_name_list(test_list)
         missing = [n for n in wanted if n not in found]
         if missing:
             raise FileNotFoundError(f"LaSOT sequences listed in {test_list} but not found under {root}: "
@@ -53,7 +53,8 @@ def load_lasot_sequence(folder: Path, dataset: str = "lasot") -> Sequence:
                 absent |= flags
     return make_sequence(folder.name, dataset, numbered_frames(folder / "img", n, 8), boxes, absent,
                          language=read_sentence(folder / "nlp.txt"),
-                         attributes=named_attributes(folder / "att.txt", LASOT_ATTRIBUTES))
+                         attributes=named_attributes(folder / "att.txt", LASOT_ATTRIBUTES),
+                         ground_truth_file=folder / "groundtruth.txt")
 
 
 def lasot() -> list[Sequence]:
@@ -66,7 +67,7 @@ def load_tnl2k_sequence(folder: Path) -> Sequence:
     """Image names vary in TNL2K (jpg or png, various padding): listed when ``imgs/`` exists, else 00001.jpg..."""
     boxes = read_boxes(folder / "groundtruth.txt")
     return make_sequence(folder.name, "tnl2k", frames_or_pattern(folder / "imgs", len(boxes), 5), boxes,
-                         language=read_sentence(folder / "language.txt"))
+                         language=read_sentence(folder / "language.txt"), ground_truth_file=folder / "groundtruth.txt")
 
 
 def tnl2k() -> list[Sequence]:
@@ -95,7 +96,7 @@ def load_otb_sequence(folder: Path, dataset: str, sentence_file: Path | None = N
     language = read_sentence(sentence_file) if sentence_file is not None else None
     if language is None:
         language = read_sentence(folder / "nlp.txt") or read_sentence(folder / "img" / "nlp.txt")
-    return make_sequence(name, dataset, frames, boxes, language=language)
+    return make_sequence(name, dataset, frames, boxes, language=language, ground_truth_file=gt_file)
 
 
 def otb99_lang() -> list[Sequence]:

@@ -12,8 +12,9 @@ import numpy as np
 
 from lib.paths import DatasetNotFoundError, dataset_root
 from lib.test.evaluation.data import (Sequence, frames_or_pattern, list_images, list_stems, list_subfolders,
-                                      make_sequence, numbered_frames, read_boxes, read_optional_flags,
-                                      read_sentence)
+                                      make_sequence, numbered_frames, read_boxes, read_name_list,
+                                      read_optional_flags, read_sentence)
+from lib.utils.annotations import check_plain_name
 
 SUBSEQUENCE_TABLE = Path(__file__).with_name("uav123_subsequences.txt")
 
@@ -42,7 +43,8 @@ def dtb70(dataset: str = "dtb70") -> list[Sequence]:
         gt = root / name / "groundtruth_rect.txt"
         if gt.is_file():
             boxes = read_boxes(gt)
-            out.append(make_sequence(name, dataset, numbered_frames(root / name / "img", len(boxes), 5), boxes))
+            out.append(make_sequence(name, dataset, numbered_frames(root / name / "img", len(boxes), 5), boxes,
+                                     ground_truth_file=gt))
     return out
 
 
@@ -61,7 +63,7 @@ def read_subsequence_table(path: Path = SUBSEQUENCE_TABLE) -> dict[str, tuple[st
             continue
         if len(fields) != 3 or not fields[2].isdigit():
             raise ValueError(f"{path}, line {line_no}: expected '<sequence> <video> <first frame>': {line!r}")
-        table[fields[0]] = (fields[1], int(fields[2]))
+        table[fields[0]] = (check_plain_name(fields[1], f"{path}, line {line_no}"), int(fields[2]))
     return table
 
 
@@ -76,12 +78,13 @@ def _uav123_like(root_folder: str, subset: str, image_subset: str, dataset: str,
         table = read_subsequence_table(custom if custom.is_file() else SUBSEQUENCE_TABLE)
     out = []
     for name in list_stems(root / "anno" / subset, ".txt"):
-        boxes = read_boxes(root / "anno" / subset / f"{name}.txt")
+        gt = root / "anno" / subset / f"{name}.txt"
+        boxes = read_boxes(gt)
         video, first = table.get(name, (name, 1))
         if fps10:
             first = (first - 1) // 3 + 1  # the 10 fps videos keep every third frame
         frames = numbered_frames(root / "data_seq" / image_subset / video, len(boxes), 6, first=first)
-        out.append(make_sequence(name, dataset, frames, boxes))
+        out.append(make_sequence(name, dataset, frames, boxes, ground_truth_file=gt))
     return out
 
 
@@ -118,9 +121,10 @@ def _anno_folder_set(root: Path, anno: str, suffix: str, images: str, digits: in
                      dataset: str) -> list[Sequence]:
     out = []
     for name in list_stems(root / anno, suffix):
-        boxes = read_boxes(root / anno / f"{name}{suffix}")
+        gt = root / anno / f"{name}{suffix}"
+        boxes = read_boxes(gt)
         frames = numbered_frames(root / images / name, len(boxes), digits, prefix=prefix)
-        out.append(make_sequence(name, dataset, frames, boxes))
+        out.append(make_sequence(name, dataset, frames, boxes, ground_truth_file=gt))
     return out
 
 
@@ -146,9 +150,10 @@ def visdrone_nlp() -> list[Sequence]:
 def _night_set(root: Path, dataset: str, digits: int) -> list[Sequence]:
     out = []
     for name in list_stems(root / "anno", ".txt"):
-        boxes = read_boxes(root / "anno" / f"{name}.txt")
+        gt = root / "anno" / f"{name}.txt"
+        boxes = read_boxes(gt)
         frames = frames_or_pattern(root / "data_seq" / name, len(boxes), digits)
-        out.append(make_sequence(name, dataset, frames, boxes))
+        out.append(make_sequence(name, dataset, frames, boxes, ground_truth_file=gt))
     return out
 
 
@@ -183,7 +188,7 @@ def nat2021(long_term: bool = False) -> list[Sequence]:
 def _got10k_names(split_root: Path) -> list[str]:
     listed = split_root / "list.txt"
     if listed.is_file():
-        return [line.strip() for line in listed.read_text().splitlines() if line.strip()]
+        return read_name_list(listed)
     return [n for n in list_subfolders(split_root) if (split_root / n / "groundtruth.txt").is_file()]
 
 
@@ -193,7 +198,8 @@ def got10k_val() -> list[Sequence]:
     for name in _got10k_names(root):
         boxes = read_boxes(root / name / "groundtruth.txt")
         absent = read_optional_flags(root / name / "absence.label", len(boxes))
-        out.append(make_sequence(name, "got10k_val", numbered_frames(root / name, len(boxes), 8), boxes, absent))
+        out.append(make_sequence(name, "got10k_val", numbered_frames(root / name, len(boxes), 8), boxes, absent,
+                                 ground_truth_file=root / name / "groundtruth.txt"))
     return out
 
 
@@ -210,5 +216,6 @@ def got10k_test() -> list[Sequence]:
                                     f"frame count is known only from its images)")
         boxes = np.full((len(frames), 4), np.nan)
         boxes[0] = first[0]
-        out.append(make_sequence(name, "got10k_test", frames, boxes))
+        out.append(make_sequence(name, "got10k_test", frames, boxes,
+                                 ground_truth_file=root / name / "groundtruth.txt"))  # its first line is row 0
     return out

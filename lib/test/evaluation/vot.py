@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lib.test.evaluation.data import Sequence, make_sequence, numbered_frames, read_boxes
+from lib.test.evaluation.data import Sequence, make_sequence, numbered_frames, read_boxes, read_name_list
 
 
 def vot_sequence(folder: str | Path) -> Sequence:
@@ -14,7 +14,8 @@ def vot_sequence(folder: str | Path) -> Sequence:
                                 f"<folder>/00000001.jpg or <folder>/color/00000001.jpg)")
     boxes = read_boxes(folder / "groundtruth.txt")
     image_folder = folder / "color" if (folder / "color").is_dir() else folder
-    return make_sequence(folder.name, "vot", numbered_frames(image_folder, len(boxes), 8), boxes)
+    return make_sequence(folder.name, "vot", numbered_frames(image_folder, len(boxes), 8), boxes,
+                         ground_truth_file=folder / "groundtruth.txt")
 
 
 def vot_dataset(folder: str | Path) -> list[Sequence]:
@@ -26,7 +27,7 @@ def vot_dataset(folder: str | Path) -> list[Sequence]:
         raise FileNotFoundError(f"VOT folder not found: {folder}")
     names = None
     if (folder / "list.txt").is_file():
-        names = [line.strip() for line in (folder / "list.txt").read_text().splitlines() if line.strip()]
+        names = read_name_list(folder / "list.txt")
     if names is None:
         names = sorted(p.name for p in folder.iterdir() if (p / "groundtruth.txt").is_file())
     if not names:

@@ -23,7 +23,8 @@ def load_webuav_sequence(folder: Path, dataset: str) -> Sequence:
     absent = read_optional_flags(folder / "absent.txt", len(boxes))
     return make_sequence(folder.name, dataset, numbered_frames(folder / "img", len(boxes), 6), boxes, absent,
                          language=read_sentence(folder / "language.txt"),
-                         attributes=named_attributes(folder / "attributes.txt", WEBUAV_ATTRIBUTES))
+                         attributes=named_attributes(folder / "attributes.txt", WEBUAV_ATTRIBUTES),
+                         ground_truth_file=folder / "groundtruth_rect.txt")
 
 
 def load_webuav_split(split_folder: Path, dataset: str) -> list[Sequence]:
@@ -42,8 +43,12 @@ def _find_case_insensitive(root: Path, name: str) -> Path:
 
 
 def synth_uav(night: bool = False) -> list[Sequence]:
+    """The test split (night: test_night). One that an interrupted generation left short is completed first, as the
+    training reader does (``lib.synth_on_demand``); a missing one is an error saying how to make it."""
+    from lib.synth_on_demand import ensure_split
     root = dataset_root("synth_uav")
     folder = root / ("test_night" if night else "test")
+    ensure_split(root, "test", night, generate_missing=False)
     if not folder.is_dir():
         raise DatasetNotFoundError(f"SynthUAV split folder not found: {folder} (generate it with: "
                                    f"python tracking/make_synthetic.py --split test{' --night' if night else ''})")
