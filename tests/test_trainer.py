@@ -230,6 +230,88 @@ def test_fresh_run_into_folder_with_checkpoints_is_an_error(tmp_path):
     assert fresh.epoch == 2
 
 
+def lrs_per_iteration(trainer) -> list[float]:
+    """The head LR of every training step the trainer takes from now on (read at each training forward)."""
+    seen = []
+
+    def record(module, inputs):
+        if module.training:
+            seen.append(trainer.optimizer.param_groups[0]["lr"])
+
+    trainer.net.register_forward_pre_hook(record)  # a hook, not a patched method: checkpoints stay plain data
+    return seen
+
+
+def finished_cosine_run(tmp_path, epochs=4, **train):
+    cfg = toy_config(epochs=epochs, **train)
+    cfg.TRAIN.SCHEDULER.MIN_LR_RATIO = 0.0  # the schedule ends at LR 0
+    trainer = build_toy_trainer(tmp_path, cfg)
+    trainer.train()
+    return cfg
+
+
+def test_extending_a_finished_run_is_refused_with_the_reason(tmp_path):
+    cfg = finished_cosine_run(tmp_path)
+    longer = toy_config(epochs=5)
+    longer.TRAIN.SCHEDULER.MIN_LR_RATIO = 0.0
+    trainer = build_toy_trainer(tmp_path, longer)
+    with pytest.raises(ConfigError) as err:
+        trainer.train(resume="auto")
+    message = str(err.value)
+    assert "ep0004.pth" in message and "TRAIN.EPOCH 4 -> 5" in message
+    assert "ended at epoch 4" in message and "--reschedule" in message
+    assert [e for e, _ in list_checkpoints(trainer.dirs.checkpoint_dir)] == [4]  # nothing trained
+
+
+def test_extending_with_reschedule_trains_on_the_new_schedule_and_says_so(tmp_path):
+    finished_cosine_run(tmp_path)
+    longer = toy_config(epochs=5)
+    longer.TRAIN.SCHEDULER.MIN_LR_RATIO = 0.0
+    trainer = build_toy_trainer(tmp_path, longer)
+    lrs = lrs_per_iteration(trainer)
+    trainer.train(resume="auto", reschedule=True)
+    assert trainer.epoch == 5 and len(lrs) == 6
+    # the 5-epoch cosine from iteration 24 on (where the 4-epoch run stopped), not the ended schedule's LR 0
+    expected = [0.01 * lr_factor(i, 6, 5, "cosine", warmup_epochs=0.5) for i in range(24, 30)]
+    assert lrs == pytest.approx(expected) and lrs[0] > 1e-4
+    log = trainer.dirs.log_file.read_text()
+    assert "rescheduled" in log and "TRAIN.EPOCH 4 -> 5" in log
+
+
+def test_changed_lr_is_refused_then_applied_with_reschedule(tmp_path):
+    cfg = toy_config(epochs=4)
+    build_toy_trainer(tmp_path, cfg).train(max_epochs=2)
+    faster = toy_config(epochs=4, LR=0.05)
+    with pytest.raises(ConfigError, match=r"TRAIN\.LR .*0\.01 -> 0\.05"):
+        build_toy_trainer(tmp_path, faster).train(resume="auto")
+    trainer = build_toy_trainer(tmp_path, faster)
+    lrs = lrs_per_iteration(trainer)
+    trainer.train(resume="auto", reschedule=True)
+    assert lrs[0] == pytest.approx(0.05 * lr_factor(12, 6, 4, "cosine", warmup_epochs=0.5, min_lr_ratio=0.1))
+    groups = {g["name"]: g for g in trainer.optimizer.param_groups}
+    assert groups["backbone"]["initial_lr"] == pytest.approx(0.05 * 0.5)  # BACKBONE_MULTIPLIER applies too
+
+
+def test_other_iterations_per_epoch_are_a_schedule_change(tmp_path):
+    build_toy_trainer(tmp_path, toy_config(epochs=3)).train(max_epochs=1)
+    bigger_batches = toy_config(epochs=3, BATCH_SIZE=8)  # 3 iterations per epoch instead of 6
+    with pytest.raises(ConfigError, match="iterations per epoch 6 -> 3"):
+        build_toy_trainer(tmp_path, bigger_batches).train(resume="auto")
+    trainer = build_toy_trainer(tmp_path, bigger_batches)
+    lrs = lrs_per_iteration(trainer)
+    trainer.train(resume="auto", reschedule=True)
+    assert trainer.scheduler.last_epoch == 9 and len(lrs) == 6  # epoch 1 = iteration 3 of the new schedule
+    assert lrs[0] == pytest.approx(0.01 * lr_factor(3, 3, 3, "cosine", warmup_epochs=0.5, min_lr_ratio=0.1))
+
+
+def test_changed_schedule_with_nothing_left_to_train_is_only_a_warning(tmp_path):
+    finished_cosine_run(tmp_path, epochs=2)
+    trainer = build_toy_trainer(tmp_path, toy_config(epochs=2, LR=0.05))
+    trainer.train(resume="auto")
+    log = trainer.dirs.log_file.read_text()
+    assert "nothing to do" in log and "TRAIN.LR" in log
+
+
 # -- non-finite loss -------------------------------------------------------------------------------------------
 
 def test_nan_loss_stops_naming_epoch_and_iteration(tmp_path):
@@ -347,13 +429,20 @@ def test_run_training_exit_codes_resume_and_effective_config(tmp_path, toy_build
     assert run_training.main(base) == run_training.EXIT_USAGE  # checkpoints exist and no --resume
     assert "--resume auto" in capsys.readouterr().err
 
+    # the yaml says 3 epochs, the finished run had 2: extending it needs --reschedule
+    assert run_training.main(base + ["--resume", "auto"]) == run_training.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "TRAIN.EPOCH 2 -> 3" in err and "--reschedule" in err
     toy_builders["nan_at"] = (3, 2)
-    assert run_training.main(base + ["--resume", "auto"]) == run_training.EXIT_NON_FINITE
+    assert run_training.main(base + ["--resume", "auto", "--reschedule"]) == run_training.EXIT_NON_FINITE
     err = capsys.readouterr().err
     assert "epoch 3, iteration 2/4" in err
     assert [e for e, _ in list_checkpoints(run_dir)] == [1, 2]
     log = (out / "logs" / "ostrack" / "toy_run.log").read_text()
-    assert "TRAIN.EPOCH: 2 -> 3" in log  # resuming with another config is allowed, and said
+    assert "rescheduled" in log and "TRAIN.EPOCH 2 -> 3" in log  # the new schedule is applied, and said
+    with pytest.raises(SystemExit) as exit_info:
+        run_training.main(base + ["--reschedule"])  # --reschedule needs --resume
+    assert exit_info.value.code == 2
 
 
 def test_run_training_seeds_from_the_global_rank():
@@ -385,12 +474,12 @@ def test_launcher_passes_only_given_options(monkeypatch):
 
     args = parser.parse_args(["--script", "ostrack", "--config", "c", "--mode", "multiple", "--nproc_per_node", "4",
                               "--nnodes", "2", "--node_rank", "1", "--master_addr", "10.0.0.1",
-                              "--master_port", "29501", "--resume", "auto"])
+                              "--master_port", "29501", "--resume", "auto", "--reschedule"])
     cmd = train_cli.torchrun_command(args)
     assert "--standalone" not in cmd
     assert cmd[3:13] == ["--nproc_per_node", "4", "--nnodes", "2", "--node_rank", "1", "--master_addr", "10.0.0.1",
                          "--master_port", "29501"]
-    assert cmd[-2:] == ["--resume", "auto"]
+    assert cmd[-3:] == ["--resume", "auto", "--reschedule"]
 
     with pytest.raises(SystemExit):
         train_cli.check_args(parser, parser.parse_args(["--script", "s", "--config", "c", "--nproc_per_node", "2"]))

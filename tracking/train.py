@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data_root", help="dataset root")
     parser.add_argument("--seed", type=int, help="overrides TRAIN.SEED")
     parser.add_argument("--resume", help="'auto' or a checkpoint path; without it, existing checkpoints are an error")
+    parser.add_argument("--reschedule", action="store_true",
+                        help="with --resume: continue a checkpoint trained under another schedule (e.g. a finished "
+                             "run extended with --epochs, or a changed LR) on this config's schedule; without it "
+                             "such a resume is refused")
     parser.add_argument("--device", choices=DEVICE_CHOICES, help="default: CUDA when available, else CPU")
     parser.add_argument("--epochs", type=int, help="overrides TRAIN.EPOCH (quick runs)")
     parser.add_argument("--no_progress", action="store_true", help="no tqdm bar (log lines only)")
@@ -51,8 +55,9 @@ def forwarded_args(args: argparse.Namespace) -> list[str]:
         value = getattr(args, name)
         if value is not None:
             out += [f"--{name}", str(value)]
-    if args.no_progress:
-        out.append("--no_progress")
+    for flag in ("reschedule", "no_progress"):
+        if getattr(args, flag):
+            out.append(f"--{flag}")
     return out
 
 
@@ -80,6 +85,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error("--nnodes > 1 needs --node_rank and --master_addr (and the same --master_port on every node)")
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be >= 1, got {args.epochs}")
+    if args.reschedule and args.resume is None:
+        parser.error("--reschedule needs --resume (it changes the schedule of a resumed run)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,10 @@
 The LR in the config is used as written unless ``TRAIN.LR_SCALING: linear`` asks for it to follow the global
 batch: LR x (BATCH_SIZE x world_size) / LR_REFERENCE_BATCH. Nothing is rescaled silently (the reference trainer
 left single-GPU users to guess the LR; see botaoye/OSTrack#15).
+
+A checkpoint continues the schedule it was trained under. :func:`schedule_settings` lists what that schedule
+depends on, so a resume can tell when the config now describes another one (the trainer refuses, or with
+``--reschedule`` switches to it with :func:`switch_schedule`).
 """
 from __future__ import annotations
 
@@ -123,3 +127,55 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg, iters_per_epoch: int)
         return lr_factor(iteration, iters_per_epoch, total_epochs, kind, warmup, decay_epoch, decay_rate, min_ratio)
 
     return LambdaLR(optimizer, factor)
+
+
+def schedule_settings(cfg, world_size: int, iters_per_epoch: int) -> dict[str, object]:
+    """What the optimizer's hyper-parameters and the LR of every iteration depend on, by config key."""
+    train, sched = cfg.TRAIN, cfg.TRAIN.SCHEDULER
+    settings = {
+        "TRAIN.EPOCH": int(train.EPOCH),
+        "TRAIN.LR" if train.get("LR_SCALING", "none") == "none" else "TRAIN.LR after LR_SCALING":
+            effective_lr(cfg, world_size),
+        "TRAIN.BACKBONE_MULTIPLIER": float(train.BACKBONE_MULTIPLIER),
+        "TRAIN.WEIGHT_DECAY": float(train.WEIGHT_DECAY),
+        "TRAIN.SCHEDULER.TYPE": sched.TYPE,
+        "TRAIN.SCHEDULER.WARMUP_EPOCHS": float(sched.get("WARMUP_EPOCHS", 0.0)),
+        "iterations per epoch": int(iters_per_epoch),
+    }
+    if sched.TYPE == "step":
+        settings.update({"TRAIN.SCHEDULER.DECAY_EPOCH": float(sched.DECAY_EPOCH),
+                         "TRAIN.SCHEDULER.DECAY_RATE": float(sched.DECAY_RATE)})
+    else:
+        settings["TRAIN.SCHEDULER.MIN_LR_RATIO"] = float(sched.get("MIN_LR_RATIO", 0.0))
+    return settings
+
+
+def schedule_changes(old: dict, new: dict) -> list[str]:
+    """'KEY old -> new' for every setting of :func:`schedule_settings` that differs."""
+    return [f"{key} {old.get(key, '<absent>')!r} -> {new.get(key, '<absent>')!r}"
+            for key in dict.fromkeys([*old, *new]) if old.get(key) != new.get(key)]
+
+
+def configured_groups(optimizer: torch.optim.Optimizer) -> list[dict]:
+    """Each parameter group's LR before scheduling and its weight decay, as the config made them (call before a
+    checkpoint's optimizer state replaces them)."""
+    return [{"initial_lr": g.get("initial_lr", g["lr"]), "weight_decay": g["weight_decay"]}
+            for g in optimizer.param_groups]
+
+
+def scheduled_lrs(scheduler: LambdaLR, base_lrs: list[float], iteration: int) -> list[float]:
+    """The LR of each group at ``iteration`` of ``scheduler``'s schedule, from these base LRs."""
+    return [base * factor(iteration) for base, factor in zip(base_lrs, scheduler.lr_lambdas)]
+
+
+def switch_schedule(optimizer: torch.optim.Optimizer, scheduler: LambdaLR, groups: list[dict], iteration: int) -> None:
+    """Continue on ``scheduler``'s own schedule (the current config's) from ``iteration``, with the groups' LR and
+    weight decay of ``groups`` (:func:`configured_groups`), after a checkpoint's optimizer and scheduler state
+    were loaded. The AdamW moments are kept."""
+    for group, configured in zip(optimizer.param_groups, groups):
+        group.update(configured)
+    scheduler.base_lrs = [g["initial_lr"] for g in groups]
+    scheduler.last_epoch = iteration
+    for group, lr in zip(optimizer.param_groups, scheduled_lrs(scheduler, scheduler.base_lrs, iteration)):
+        group["lr"] = lr
+    scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]  # what get_last_lr() reports until the next step

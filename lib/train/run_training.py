@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, help="overrides TRAIN.SEED")
     parser.add_argument("--resume", help="'auto' (newest checkpoint of this script/config, fresh if none) or a "
                                          "checkpoint path; without it, existing checkpoints are an error")
+    parser.add_argument("--reschedule", action="store_true",
+                        help="with --resume: a checkpoint trained under another schedule (other epochs, LR, "
+                             "scheduler, batch...) continues on this config's schedule from its epoch instead of "
+                             "being refused, e.g. to extend a finished run with --epochs")
     parser.add_argument("--device", choices=DEVICE_CHOICES, help="default: cuda:LOCAL_RANK if available, else cpu")
     parser.add_argument("--epochs", type=int, help="overrides TRAIN.EPOCH (quick runs); the schedule follows it")
     parser.add_argument("--no_progress", action="store_true",
@@ -92,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be >= 1, got {args.epochs}")
+    if args.reschedule and args.resume is None:
+        parser.error("--reschedule needs --resume (it changes the schedule of a resumed run)")
     apply_cli_roots(args.data_root, args.save_dir)
     export_device_choice(args.device)
     device = select_device(args.device, read_env().local_rank)
@@ -102,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if info.is_main and cfg.TRAIN.get("LR_SCALING", "none") != "none":
             print(f"TRAIN.LR {cfg.TRAIN.LR} scaled by {cfg.TRAIN.LR_SCALING} rule to "
                   f"{effective_lr(cfg, info.world_size):.4g} for {info.world_size} process(es)", file=sys.stderr)
-        build_trainer(args, cfg, info, device).train(resume=args.resume)
+        build_trainer(args, cfg, info, device).train(resume=args.resume, reschedule=args.reschedule)
         return 0
     except NonFiniteLossError as err:
         if info.is_main:

@@ -9,6 +9,14 @@ weights, bit for bit, as a run that never stopped (same seed, world size and har
     resume, because dropout and drop-path draw from the global torch RNG;
   * the global RNG stream not to depend on when DataLoader iterators are created: an iterator draws its base
     seed from the global torch RNG, so iterators are created inside ``torch.random.fork_rng``.
+
+A resume continues the schedule the checkpoint was trained under. When the config now describes another one
+(``lib.train.optim.schedule_settings``: epochs, LR, backbone multiplier, weight decay, scheduler, iterations per
+epoch), e.g. ``--epochs 5`` after a finished 4-epoch run whose LR has decayed to its end, the resume is refused
+with the differences, unless ``reschedule=True`` (``--reschedule``): the optimizer's LRs and weight decay then come
+from the config and the LR follows the config's schedule from the checkpoint's epoch on (as if the run had been
+configured so from the start; the log says so, and the run is no longer bit-identical to an uninterrupted one).
+With nothing left to train, a changed schedule is only a warning.
 """
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from typing import Mapping
 import numpy as np
 import torch
 import yaml
+from easydict import EasyDict
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
@@ -28,6 +37,8 @@ from torch.utils.data import DataLoader
 from lib.config import ConfigError, config_to_yaml, save_config
 from lib.train.admin.distributed import (DistInfo, all_gather_objects, all_reduce_sum, broadcast_object,
                                          is_distributed, read_env)
+from lib.train.optim import (configured_groups, schedule_changes, schedule_settings, scheduled_lrs,
+                             switch_schedule)
 from lib.train.trainers.checkpoint import (CHECKPOINT_FORMAT, CheckpointError, CheckpointExistsError,
                                            capture_rng_state, checkpoint_path, load_checkpoint, prune_checkpoints,
                                            resolve_resume, restore_rng_state, save_checkpoint, unwrap_model)
@@ -106,6 +117,7 @@ class Trainer:
         self.dirs = dirs
         self.script, self.config_name = script, config_name
         self.optimizer, self.scheduler = optimizer, scheduler
+        self.configured_groups = configured_groups(optimizer)  # before a checkpoint's state replaces them
         self.log = RunLogger(dirs, enabled=self.dist.is_main, tensorboard=tensorboard, progress=progress)
 
         if "train" not in loaders:
@@ -144,14 +156,17 @@ class Trainer:
 
     # -- public ---------------------------------------------------------------------------------------------------
 
-    def train(self, max_epochs: int | None = None, resume: str | Path | None = None) -> list[dict]:
+    def train(self, max_epochs: int | None = None, resume: str | Path | None = None,
+              reschedule: bool = False) -> list[dict]:
         """Train up to epoch ``max_epochs`` (default: TRAIN.EPOCH; smaller = stop early, the schedule still spans
-        TRAIN.EPOCH). ``resume``: None (fresh; an error if checkpoints exist), 'auto' or a checkpoint path."""
+        TRAIN.EPOCH). ``resume``: None (fresh; an error if checkpoints exist), 'auto' or a checkpoint path.
+        ``reschedule``: a checkpoint trained under another schedule continues on this config's (see the module
+        docstring) instead of being refused."""
         stop = self.total_epochs if max_epochs is None else int(max_epochs)
         if not 1 <= stop <= self.total_epochs:
             raise ValueError(f"max_epochs={stop} must be in [1, TRAIN.EPOCH={self.total_epochs}]")
         try:
-            self._start(resume)
+            self._start(resume, stop, reschedule)
             self._on_main(lambda: save_config(self.cfg, self.dirs.checkpoint_dir / "config.yaml"))
             if self.epoch >= stop:
                 self.log.line(f"nothing to do: epoch {self.epoch} already reached (asked to train to {stop})")
@@ -187,10 +202,10 @@ class Trainer:
             raise _SHARED_ERRORS.get(error[0], RuntimeError)(error[1])
         return result
 
-    def _start(self, resume) -> None:
+    def _start(self, resume, stop: int, reschedule: bool) -> None:
         path = self._on_main(lambda: resolve_resume(self.dirs.checkpoint_dir, resume))
         if path is not None:
-            self._load(Path(path))
+            self._load(Path(path), stop, reschedule)
         iters = len(self.train_loader)
         lrs = ", ".join(f"{g.get('name', i)} {g['lr']:.3g}" for i, g in enumerate(self.optimizer.param_groups))
         self.log.line(f"run {self.script}/{self.config_name}: {self.dist.world_size} process(es) on "
@@ -202,7 +217,7 @@ class Trainer:
         else:
             self.log.line(f"resumed from {path} after epoch {self.epoch}")
 
-    def _load(self, path: Path) -> None:
+    def _load(self, path: Path, stop: int, reschedule: bool) -> None:
         state = load_checkpoint(path, map_location="cpu")
         try:
             self.net.load_state_dict(state["net"])
@@ -230,6 +245,41 @@ class Trainer:
         changed = config_differences(state.get("config_yaml", ""), self.cfg)
         if changed:
             self.log.line("warning: the config differs from the checkpoint's: " + "; ".join(changed))
+        self._check_schedule(path, state, stop, reschedule)
+
+    def _check_schedule(self, path: Path, state: dict, stop: int, reschedule: bool) -> None:
+        """Refuse to resume on another schedule than the checkpoint's, or switch to this config's if asked."""
+        old_cfg = EasyDict(yaml.safe_load(state.get("config_yaml") or "{}") or {})
+        if "TRAIN" not in old_cfg or self.epoch < 1:
+            return  # nothing to compare with
+        iters = len(self.train_loader)
+        old_iters = int(state["scheduler"]["last_epoch"]) // self.epoch
+        changes = schedule_changes(
+            schedule_settings(old_cfg, int(state.get("world_size", 1)), old_iters),
+            schedule_settings(self.cfg, self.dist.world_size, iters))
+        if not changes:
+            return
+        position = self.epoch * iters  # the first iteration of the next epoch under this config
+        now = [g["lr"] for g in self.optimizer.param_groups]
+        then = scheduled_lrs(self.scheduler, [g["initial_lr"] for g in self.configured_groups], position)
+        if self.epoch >= stop:
+            self.log.line(f"warning: {path.name} was trained under another schedule ({'; '.join(changes)}); "
+                          f"nothing is left to train, so nothing changes")
+            return
+        if not reschedule:
+            ended = (f" Its schedule ended at epoch {self.epoch} (LR now {now[0]:.3g}): training on would not "
+                     f"follow any schedule." if self.epoch >= int(old_cfg.TRAIN.EPOCH) else "")
+            raise ConfigError(
+                f"{path} was trained under another schedule than this config's: {'; '.join(changes)}.{ended} "
+                f"Resume with the checkpoint's settings to continue its schedule exactly, or add --reschedule "
+                f"to continue from epoch {self.epoch} on this config's schedule (LR {now[0]:.3g} -> {then[0]:.3g} "
+                f"for the first parameter group)")
+        switch_schedule(self.optimizer, self.scheduler, self.configured_groups, position)
+        lrs = ", ".join(f"{g.get('name', i)} {a:.3g} -> {b:.3g}"
+                        for i, (g, a, b) in enumerate(zip(self.optimizer.param_groups, now, then)))
+        self.log.line(f"rescheduled as asked: {'; '.join(changes)}. From epoch {self.epoch + 1} the LR follows this "
+                      f"config's schedule from its iteration {position} ({lrs}); the optimizer's LR and weight decay "
+                      f"come from this config. The run is not bit-identical to any uninterrupted one")
 
     # -- epochs ------------------------------------------------------------------------------------------------
 
