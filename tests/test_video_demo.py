@@ -195,7 +195,7 @@ def _nothing_written(output_root: Path, tmp_path: Path) -> None:
     assert not (output_root / "demo").exists()
 
 
-@pytest.mark.parametrize("box", ["30,40,0.5,0.5", "30,40,0.9,20", f"-19.5,40,20,20", f"{W - 0.5},40,20,20"])
+@pytest.mark.parametrize("box", ["30,40,0.5,0.5", "30,40,0.9,20", "-19.5,40,20,20", f"{W - 0.5},40,20,20"])
 def test_sub_pixel_init_box_is_refused_before_anything_is_written(frame_folder, tmp_path, output_root, capsys, box):
     assert main(["template_matching", "-", "--input", str(frame_folder), "--init_box", box,
                  "--output", str(tmp_path / "out.mp4"), "--no_progress"]) == 2
