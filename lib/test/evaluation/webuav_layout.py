@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lib.paths import DatasetNotFoundError, dataset_root
+from lib.synth_on_demand import ensure_split
 from lib.test.evaluation.data import (Sequence, list_subfolders, make_sequence, named_attributes, numbered_frames,
                                       read_boxes, read_optional_flags, read_sentence)
 
@@ -45,7 +46,6 @@ def _find_case_insensitive(root: Path, name: str) -> Path:
 def synth_uav(night: bool = False) -> list[Sequence]:
     """The test split (night: test_night). One that an interrupted generation left short is completed first, as the
     training reader does (``lib.synth_on_demand``); a missing one is an error saying how to make it."""
-    from lib.synth_on_demand import ensure_split
     root = dataset_root("synth_uav")
     folder = root / ("test_night" if night else "test")
     ensure_split(root, "test", night, generate_missing=False)
