@@ -12,7 +12,6 @@ import argparse
 import fnmatch
 import math
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -22,6 +21,7 @@ from timm.layers import resample_abs_pos_embed
 from torch import Tensor, nn
 
 from lib.paths import PROJECT_ROOT
+from lib.utils.torch_files import NotATorchFileError, load_weights_file
 
 PRETRAINED_DIR = PROJECT_ROOT / "pretrained_models"
 CHECKPOINT_WRAPPER_KEYS = ("model", "state_dict", "net")
@@ -63,11 +63,9 @@ def resolve_pretrained_path(path: str | os.PathLike) -> Path:
 def read_checkpoint(path: Path) -> Mapping:
     """torch.load without arbitrary pickles (argparse.Namespace is allowed: MAE / DeiT store their args)."""
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise PretrainedLoadError(f"{path}: cannot be read as a weights-only checkpoint ({err}); re-save its state "
-                                  f"dict with torch.save(model.state_dict(), ...)") from None
+        return load_weights_file(path, allowed_globals=[argparse.Namespace], kind="pretrained weights file")
+    except NotATorchFileError as err:
+        raise PretrainedLoadError(str(err)) from None
 
 
 def unwrap_state_dict(checkpoint: Mapping, source: str) -> dict[str, Tensor]:

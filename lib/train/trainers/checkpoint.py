@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from lib.utils.io import atomic_path
+from lib.utils.torch_files import NotATorchFileError, load_weights_file
 
 CHECKPOINT_FORMAT = "lib.train.checkpoint/1"
 CHECKPOINT_NAME = "ep{epoch:04d}.pth"
@@ -84,9 +85,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"checkpoint not found: {path} (with several processes or nodes it must be on "
                               f"storage every rank can read)")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, OSError, EOFError, ValueError) as err:
-        raise CheckpointError(f"cannot read checkpoint {path}: {err}") from err
+        state = load_weights_file(path, map_location)
+    except NotATorchFileError as err:
+        raise CheckpointError(str(err)) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(f"{path} is not a training checkpoint of this codebase "
