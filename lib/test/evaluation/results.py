@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from lib.paths import output_root
-from lib.utils.io import atomic_write
+from lib.utils.io import atomic_write, remove_stale_temp_files
 
 
 def results_root() -> Path:
@@ -56,6 +56,7 @@ def claim_results_folder(folder: Path, identity: dict, replace_other: bool = Fal
     ``replace_other=True`` (for a caller that owns the folder) deletes the other model's results instead."""
     path = Path(folder) / RUN_FILE
     identity = json.loads(json.dumps(identity))  # compare as stored (tuples become lists)
+    remove_stale_temp_files(folder)  # leftovers of writes a killed run interrupted (never a running process's)
     if path.is_file():
         recorded = json.loads(path.read_text())
         if recorded == identity:
