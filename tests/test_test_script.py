@@ -1,8 +1,11 @@
-"""tracking/test.py: a spawn pool over sequences, float results, resume, sharding, isolated failures, exit codes."""
+"""tracking/test.py: a spawn pool over sequences, float results, resume, sharding, isolated failures, exit codes,
+checkpoints that do not load (one usage error, folder left unclaimed), a worker killed mid-run."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -12,6 +15,7 @@ import pytest
 from lib.paths import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "tracking" / "test.py"
+DYING_TRACKER_DRIVER = PROJECT_ROOT / "tests" / "_stand_in_trackers.py"
 
 
 def load_script():
@@ -111,6 +115,7 @@ def test_a_results_folder_is_never_filled_by_two_different_models(tmp_path, caps
     folder = tmp_path / "results"
     claim_results_folder(folder, id_a)
     claim_results_folder(folder, tracker_identity("ostrack", "synth_tiny", a_copy))  # the same model resumes
+    (folder / "seq.txt").write_text("1,2,3,4\n")
     with pytest.raises(MixedResultsError, match="checkpoint_blake2b"):
         claim_results_folder(folder, tracker_identity("ostrack", "synth_tiny", b))
 
@@ -124,6 +129,15 @@ def test_a_results_folder_is_never_filled_by_two_different_models(tmp_path, caps
     assert script.main(args) == 2 and "move or delete" in capsys.readouterr().err
 
 
+def test_a_claimed_folder_without_results_is_free_for_another_model(tmp_path):
+    from lib.test.evaluation.results import claim_results_folder
+    folder = tmp_path / "results"
+    claim_results_folder(folder, {"tracker": "a"})  # e.g. a run whose sequences all failed
+    (folder / "errors.log").write_text("Traceback ...\n")
+    claim_results_folder(folder, {"tracker": "b"})  # nothing to mix with: no refusal
+    assert '"b"' in (folder / "run.json").read_text()
+
+
 def test_an_owner_replaces_another_models_results(tmp_path):
     from lib.test.evaluation.results import claim_results_folder
     folder = tmp_path / "results"
@@ -133,3 +147,112 @@ def test_an_owner_replaces_another_models_results(tmp_path):
     assert (folder / "seq.txt").is_file()
     claim_results_folder(folder, {"tracker": "b"}, replace_other=True)
     assert not (folder / "seq.txt").exists() and '"b"' in (folder / "run.json").read_text()
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Training-format checkpoints: 'good' of synth_tiny, 'other_config' of a narrower synth_tiny (width 64), a
+    truncated copy of the good one, an HTML page (a failed download) and an empty file."""
+    import torch
+
+    from lib.config import load_config
+    from lib.models import build_network
+    from lib.train.trainers.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
+    root = tmp_path_factory.mktemp("checkpoints")
+    narrow = root / "synth_narrow.yaml"
+    narrow.write_text((PROJECT_ROOT / "experiments/ostrack/synth_tiny.yaml").read_text()
+                      .replace("EMBED_DIM: 128", "EMBED_DIM: 64"))
+    paths = {}
+    for name, param in (("good", "synth_tiny"), ("other_config", str(narrow))):
+        torch.manual_seed(0)
+        net = build_network(load_config("ostrack", param), load_pretrained=False)
+        paths[name] = save_checkpoint(root / f"{name}.pth", {"format": CHECKPOINT_FORMAT, "net": net.state_dict()})
+    paths["truncated"] = root / "truncated.pth"
+    paths["truncated"].write_bytes(paths["good"].read_bytes()[:100_000])
+    paths["html"] = root / "html.pth"
+    paths["html"].write_text("<!DOCTYPE html><html><body>404 Not Found</body></html>\n")
+    paths["empty"] = root / "empty.pth"
+    paths["empty"].write_bytes(b"")
+    return paths
+
+
+def test_a_checkpoint_that_does_not_load_is_one_usage_error_for_any_threads(tmp_path, capsys, checkpoints,
+                                                                              train_dataset_writers):
+    make_vot_stack(train_dataset_writers, tmp_path / "stack", names=("alpha", "beta"))
+    args = ["ostrack", "synth_tiny", "--dataset", f"vot:{tmp_path / 'stack'}", "--save_dir", str(tmp_path / "out")]
+    folder = tmp_path / "out/test/tracking_results/ostrack/synth_tiny/vot_stack"
+    # --threads 2 in a subprocess: a pool whose workers fail at start-up used to be respawned without end
+    result = run([*args, "--threads", "2", "--checkpoint", str(checkpoints["other_config"])])
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert str(checkpoints["other_config"]) in result.stderr and "synth_tiny" in result.stderr
+    assert "does not fit this config" in result.stderr and "Traceback" not in result.stderr
+    script = load_script()
+    reasons = {"other_config": "does not fit this config: shapes", "truncated": "truncated or corrupt",
+               "html": "not a checkpoint: torch files are zip archives, this one starts with the text '<!DOCTYPE",
+               "empty": "not a checkpoint: it is empty (0 bytes"}
+    for bad, reason in reasons.items():
+        assert script.main([*args, "--threads", "1", "--no_progress", "--checkpoint", str(checkpoints[bad])]) == 2
+        err = capsys.readouterr().err
+        assert str(checkpoints[bad]) in err and "synth_tiny.yaml" in err and reason in err
+        assert "weights_only" not in err and len(err.strip().splitlines()) == 1, err  # no load_state_dict wall
+    assert not (folder / "run.json").exists()  # nothing claimed by a run that could not start
+
+
+def test_a_failed_start_leaves_the_folder_free_for_the_fixed_checkpoint(tmp_path, capsys, checkpoints,
+                                                                         train_dataset_writers):
+    make_vot_stack(train_dataset_writers, tmp_path / "stack", names=("alpha",))
+    checkpoint = tmp_path / "ep0008.pth"
+    checkpoint.write_bytes(checkpoints["truncated"].read_bytes())  # an interrupted copy
+    args = ["ostrack", "synth_tiny", "--dataset", f"vot:{tmp_path / 'stack'}", "--save_dir", str(tmp_path / "out"),
+            "--checkpoint", str(checkpoint), "--no_progress"]
+    script = load_script()
+    assert script.main(args) == 2 and "truncated or corrupt" in capsys.readouterr().err
+    checkpoint.write_bytes(checkpoints["good"].read_bytes())  # the copy redone
+    assert script.main(args) == 0, capsys.readouterr().err
+    boxes = np.loadtxt(tmp_path / "out/test/tracking_results/ostrack/synth_tiny/vot_stack/alpha.txt", delimiter=",")
+    assert boxes.shape == (5, 4) and np.all(np.isfinite(boxes))
+
+
+def test_a_worker_killed_mid_run_is_reported_and_a_rerun_resumes(tmp_path, train_dataset_writers):
+    first = make_vot_stack(train_dataset_writers, tmp_path / "stack")
+    out = tmp_path / "out"
+    folder = out / "test" / "tracking_results" / "static_box" / "default" / "vot_stack"
+    args = ["static_box", "default", "--dataset", f"vot:{tmp_path / 'stack'}", "--threads", "2", "--save_dir",
+            str(out), "--no_progress"]
+    # beta's worker SIGKILLs itself (as the OOM killer would) once alpha is finished
+    result = subprocess.run([sys.executable, str(DYING_TRACKER_DRIVER), str(first["beta"][0]),
+                             str(folder / "alpha.txt"), *args], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    lost = re.search(r"worker process died.*Lost while being tracked: ([^.]*)\.", result.stderr)
+    assert lost and "beta" in lost.group(1).split(", "), result.stderr  # (gamma too, if it had started)
+    assert (folder / "alpha.txt").is_file() and not (folder / "beta.txt").exists()
+    assert "=== beta: lost" in (folder / "errors.log").read_text()
+    unfinished = [n for n in first if not (folder / f"{n}.txt").exists()]
+    again = run(args[:-1])  # the real static box: resumes what the killed run did not finish
+    assert again.returncode == 0 and f"{len(unfinished)} tracked, {3 - len(unfinished)} already done" in again.stdout
+    for name, box in first.items():
+        np.testing.assert_allclose(np.loadtxt(folder / f"{name}.txt", delimiter=","), np.tile(box, (5, 1)))
+
+
+def test_workers_that_cannot_build_the_tracker_fail_each_sequence_instead_of_respawning(tmp_path, checkpoints,
+                                                                                         train_dataset_writers):
+    """Without tracking/test.py's check in the parent (e.g. the quick start's pool), every worker's build fails."""
+    make_vot_stack(train_dataset_writers, tmp_path / "stack", names=("alpha", "beta"))
+    code = f"""
+import functools, json
+from lib.test.evaluation.datasets import get_dataset
+from lib.test.evaluation.running import run_dataset
+from lib.test.tracker.build import build_tracker
+factory = functools.partial(build_tracker, "ostrack", "synth_tiny", {str(checkpoints["html"])!r})
+outcomes = run_dataset(get_dataset({f"vot:{tmp_path / 'stack'}"!r}), factory, {str(tmp_path / "out")!r}, threads=2,
+                       progress=False)
+print(json.dumps({{o.sequence: [o.status, o.error.strip().splitlines()[-1]] for o in outcomes}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stderr
+    outcomes = json.loads(result.stdout.strip().splitlines()[-1])
+    assert sorted(outcomes) == ["alpha", "beta"]
+    for status, last_line in outcomes.values():
+        assert status == "failed" and str(checkpoints["html"]) in last_line and "not a checkpoint" in last_line

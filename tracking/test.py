@@ -9,8 +9,14 @@ Results: ``<output root>/test/tracking_results/<tracker>/<param>/<dataset>/<seq>
 written atomically) and ``<seq>_time.txt`` (seconds per frame). Finished sequences are skipped, so a rerun resumes.
 A failing sequence does not stop the others; its traceback goes to ``errors.log`` in the results folder.
 
-Exit status: 0 when every sequence has a result, 1 when some failed, 2 on a usage error (unknown tracker, config,
-dataset or sequence, missing checkpoint, a results folder made by other weights or test settings).
+The tracker is built once in this process before anything else runs, so a checkpoint that is not one, or that
+does not fit the config, is one error line naming both, whatever ``--threads``; the results folder is claimed
+(``run.json``) only after that. If a worker process dies (e.g. killed by the out-of-memory killer), the pool stops:
+the sequences it was tracking are reported lost, finished results are kept and a rerun tracks the rest.
+
+Exit status: 0 when every sequence has a result, 1 when some failed or were lost with a worker, 2 on a usage error
+(unknown tracker, config, dataset or sequence, a sequence name that would leave the results folder, a missing
+checkpoint or one that does not load into the config, a results folder made by other weights or test settings).
 """
 from __future__ import annotations
 
@@ -24,8 +30,8 @@ import torch
 
 from lib.paths import apply_cli_roots
 from lib.test.evaluation.datasets import get_dataset
-from lib.test.evaluation.results import claim_results_folder, results_dir, write_result
-from lib.test.evaluation.running import run_dataset, track_sequence
+from lib.test.evaluation.results import claim_results_folder, result_path, results_dir, write_result
+from lib.test.evaluation.running import run_dataset, track_sequence, worker_device
 from lib.test.tracker.build import build_tracker, resolve_checkpoint, tracker_identity, tracker_names
 from lib.train.run_training import config_name_of
 
@@ -94,8 +100,8 @@ class _PrintingTracker:
         return out
 
 
-def run_debug(sequences, factory, folder) -> int:
-    tracker = _PrintingTracker(factory("cuda:0" if torch.cuda.is_available() else "cpu"))
+def run_debug(sequences, tracker, folder) -> int:
+    tracker = _PrintingTracker(tracker)
     for sequence in sequences:
         print(f"{sequence.dataset}/{sequence.name} ({len(sequence)} frames)")
         boxes, times = track_sequence(tracker, sequence)
@@ -103,39 +109,59 @@ def run_debug(sequences, factory, folder) -> int:
     return 0
 
 
+def report(outcomes: list, label: str, folder) -> int:
+    """Prints the summary and what did not finish; returns the exit status (0 all done, 1 some not)."""
+    by_status = {status: [o for o in outcomes if o.status == status]
+                 for status in ("done", "skipped", "failed", "lost", "not_started")}
+    done = by_status["done"]
+    frames, seconds = sum(o.frames for o in done), sum(o.seconds for o in done)
+    speed = f", {frames / seconds:.1f} FPS per worker" if seconds > 0 else ""
+    unfinished = len(by_status["lost"]) + len(by_status["not_started"])
+    lost = f", {unfinished} lost or not started" if unfinished else ""
+    print(f"{label}: {len(done)} tracked, {len(by_status['skipped'])} already done, {len(by_status['failed'])} "
+          f"failed{lost}{speed} -> {folder}")
+    if by_status["failed"]:
+        print(f"failed sequences (tracebacks in {folder / 'errors.log'}):", file=sys.stderr)
+        for o in by_status["failed"]:
+            last_line = o.error.strip().splitlines()[-1] if o.error.strip() else "?"
+            print(f"  {o.sequence}: {last_line}", file=sys.stderr)
+    if by_status["lost"]:
+        lost, not_started = (", ".join(o.sequence for o in by_status[k]) for k in ("lost", "not_started"))
+        print(f"error: a worker process died (killed, e.g. by the out-of-memory killer, or crashed) and the pool "
+              f"stopped. Lost while being tracked: {lost}. Not started: {not_started or 'none'}. Finished results "
+              f"are kept; run the same command again to track the rest (with fewer --threads if memory is short).",
+              file=sys.stderr)
+    return 0 if len(done) + len(by_status["skipped"]) == len(outcomes) else 1
+
+
 def main(argv: SequenceType[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     apply_cli_roots(args.data_root, args.save_dir)
+    num_gpus = torch.cuda.device_count() if args.num_gpus is None else args.num_gpus
+    in_process = args.debug or args.threads == 1
     try:
         if args.threads < 1:
             raise ValueError("--threads must be >= 1")
         checkpoint = resolve_checkpoint(args.tracker, args.param, args.checkpoint)
         sequences = select_sequences(get_dataset(args.dataset), args.sequence, args.shard)
         folder = results_dir(args.tracker, config_name_of(args.param), args.dataset, args.results_root)
+        for sequence in sequences:
+            result_path(folder, sequence.name)  # a name that would write outside the folder is refused up front
+        factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None)
+        # built here, before any worker and before the folder is claimed: a checkpoint that does not load into the
+        # config is one usage error, whatever --threads (the workers build their own copy)
+        tracker = factory(worker_device(0, num_gpus) if in_process else "cpu")
         claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint))
     except (KeyError, ValueError, FileNotFoundError) as error:  # config and mixed-results errors are ValueErrors
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2
-    factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None)
     if args.debug:
-        return run_debug(sequences, factory, folder)
-
-    num_gpus = torch.cuda.device_count() if args.num_gpus is None else args.num_gpus
+        return run_debug(sequences, tracker, folder)
+    if not in_process:
+        tracker = None  # the workers build their own copies; free this one
     outcomes = run_dataset(sequences, factory, folder, threads=args.threads, num_gpus=num_gpus,
-                           progress=not args.no_progress)
-    done = [o for o in outcomes if o.status == "done"]
-    failed = [o for o in outcomes if o.status == "failed"]
-    frames, seconds = sum(o.frames for o in done), sum(o.seconds for o in done)
-    speed = f", {frames / seconds:.1f} FPS per worker" if seconds > 0 else ""
-    print(f"{args.tracker}/{config_name_of(args.param)} on {args.dataset}: {len(done)} tracked, "
-          f"{len(outcomes) - len(done) - len(failed)} already done, {len(failed)} failed{speed} -> {folder}")
-    if failed:
-        print(f"failed sequences (tracebacks in {folder / 'errors.log'}):", file=sys.stderr)
-        for o in failed:
-            last_line = o.error.strip().splitlines()[-1] if o.error.strip() else "?"
-            print(f"  {o.sequence}: {last_line}", file=sys.stderr)
-        return 1
-    return 0
+                           progress=not args.no_progress, tracker=tracker)
+    return report(outcomes, f"{args.tracker}/{config_name_of(args.param)} on {args.dataset}", folder)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Result files: ``<results_root>/<tracker>/<param>/<dataset>/<seq>.txt`` with one ``x,y,w,h`` row per frame
 (floats, never truncated) and ``<seq>_time.txt`` with one time per frame in seconds. The box file is written
-last and atomically, so its presence means the sequence is finished."""
+last and atomically, so its presence means the sequence is finished. A sequence name must be a plain file name:
+one that would put a file outside the folder ('..', absolute, with a separator) is an error naming it."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
@@ -29,12 +30,26 @@ def results_dir(tracker: str, param: str, dataset: str, root: str | os.PathLike 
     return Path(root or results_root()) / tracker / param / dataset_folder(dataset)
 
 
+def sequence_file(folder: Path, sequence: str, suffix: str) -> Path:
+    """``<folder>/<sequence><suffix>``; a sequence name that would put the file elsewhere is an error naming it."""
+    one_part = (sequence,)  # neither a POSIX nor a Windows path splits it (no '/', '\\', drive, empty)
+    if sequence == ".." or PurePosixPath(sequence).parts != one_part or PureWindowsPath(sequence).parts != one_part:
+        raise ValueError(f"sequence name {sequence!r} would not name a file inside the results folder {folder}: "
+                         f"a sequence name must be a plain file name (not empty, '.', '..', absolute, or holding "
+                         f"'/', '\\' or a drive)")
+    return Path(folder) / f"{sequence}{suffix}"
+
+
 def result_path(folder: Path, sequence: str) -> Path:
-    return Path(folder) / f"{sequence}.txt"
+    return sequence_file(folder, sequence, ".txt")
+
+
+def time_path(folder: Path, sequence: str) -> Path:
+    return sequence_file(folder, sequence, "_time.txt")
 
 
 def write_result(folder: Path, sequence: str, boxes: np.ndarray, times: np.ndarray) -> Path:
-    atomic_write(Path(folder) / f"{sequence}_time.txt", "".join(f"{t:.6f}\n" for t in times))
+    atomic_write(time_path(folder, sequence), "".join(f"{t:.6f}\n" for t in times))
     return atomic_write(result_path(folder, sequence), boxes_text(boxes))
 
 
@@ -50,17 +65,22 @@ class MixedResultsError(ValueError):
     """A results folder holds results of another model or other test settings than the one about to run."""
 
 
+def has_results(folder: Path) -> bool:
+    """Whether ``folder`` holds any result file (``<seq>.txt`` or ``<seq>_time.txt``)."""
+    return Path(folder).is_dir() and any(p.is_file() for p in Path(folder).glob("*.txt"))
+
+
 def claim_results_folder(folder: Path, identity: dict, replace_other: bool = False) -> None:
     """Results in one folder come from one model: the first run records what made them (``run.json``); a later run
     with other weights or test settings is refused, since skipping 'finished' sequences would mix the two.
-    ``replace_other=True`` (for a caller that owns the folder) deletes the other model's results instead."""
+    ``replace_other=True`` (for a caller that owns the folder) deletes the other model's results instead. A folder
+    without result files is free whatever its ``run.json`` says. Leftover temp files of writes that a killed run
+    interrupted are removed here (never those of a running process)."""
     path = Path(folder) / RUN_FILE
     identity = json.loads(json.dumps(identity))  # compare as stored (tuples become lists)
-    remove_stale_temp_files(folder)  # leftovers of writes a killed run interrupted (never a running process's)
-    if path.is_file():
-        recorded = json.loads(path.read_text())
-        if recorded == identity:
-            return
+    remove_stale_temp_files(folder)
+    recorded = json.loads(path.read_text()) if path.is_file() else identity
+    if recorded != identity and has_results(folder):  # without results (a run that failed at start) it is free
         if not replace_other:
             changed = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))
             raise MixedResultsError(f"{folder} holds results made with another {', '.join(changed)} than this run's "

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
+
+import torch
 
 from lib.config import load_config
+from lib.config.merge import experiment_yaml
 from lib.models import build_network
 from lib.paths import output_root
 from lib.train.run_training import config_name_of
-from lib.train.trainers.checkpoint import checkpoint_path, load_checkpoint
+from lib.train.trainers.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 from lib.train.trainers.logging import RunDirs
 from lib.utils.io import file_digest
 
@@ -44,6 +48,45 @@ def resolve_checkpoint(tracker: str, param: str, checkpoint: str | None = None) 
     return path
 
 
+class TrackerBuildError(ValueError):
+    """A checkpoint that does not load into a config's network; the message names both."""
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    return ", ".join(names[:shown]) + (f", ... ({len(names)} in all)" if len(names) > shown else "")
+
+
+def weights_mismatch(net: torch.nn.Module, weights: Mapping) -> str:
+    """What keeps ``weights`` from loading strictly into ``net`` ('' if nothing): a few names of each kind."""
+    own = net.state_dict()
+    common = [k for k in own if k in weights]
+    kinds = {
+        "missing weights": [k for k in own if k not in weights],
+        "unexpected weights": [k for k in weights if k not in own],
+        "not tensors": [k for k in common if not isinstance(weights[k], torch.Tensor)],
+        "shapes (checkpoint vs config)": [f"{k} {list(weights[k].shape)} vs {list(own[k].shape)}" for k in common
+                                          if isinstance(weights[k], torch.Tensor) and weights[k].shape != own[k].shape],
+    }
+    return "; ".join(f"{kind}: {_some(names)}" for kind, names in kinds.items() if names)
+
+
+def load_tracker_weights(net: torch.nn.Module, path: Path, tracker: str, param: str) -> None:
+    """Strictly load a training checkpoint's weights into ``net``; a ``TrackerBuildError`` names the checkpoint,
+    the config and what does not fit (never a wall of load_state_dict text)."""
+    def error(reason) -> TrackerBuildError:
+        return TrackerBuildError(f"cannot build {tracker}/{param} ({experiment_yaml(tracker, param)}): {reason}")
+    try:
+        weights = load_checkpoint(path).get("net")
+    except CheckpointError as err:
+        raise error(err) from None
+    if not isinstance(weights, Mapping):
+        raise error(f"checkpoint {path} holds no network weights ('net')")
+    mismatch = weights_mismatch(net, weights)
+    if mismatch:
+        raise error(f"checkpoint {path} does not fit this config: {mismatch}")
+    net.load_state_dict(weights)
+
+
 def build_tracker(tracker: str, param: str, checkpoint: str | None = None, device: str = "cpu"):
     """A ready tracker: a trained one (config + checkpoint, default epoch TEST.EPOCH) or a baseline by name."""
     if tracker in _baselines():
@@ -51,7 +94,7 @@ def build_tracker(tracker: str, param: str, checkpoint: str | None = None, devic
     path = resolve_checkpoint(tracker, param, checkpoint)
     cfg = load_config(tracker, param)
     net = build_network(cfg, load_pretrained=False)
-    net.load_state_dict(load_checkpoint(path)["net"])  # strict: a mismatch lists the missing/unexpected keys
+    load_tracker_weights(net, path, tracker, param)
     return _tracker_classes()[tracker](net, cfg, device)
 
 
