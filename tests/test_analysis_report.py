@@ -224,13 +224,13 @@ def test_attribute_scores_average_the_flagged_sequences(tmp_path):
 
 def test_cache_reused_and_invalidated(tmp_path, monkeypatch):
     calls = []
-    real = report.evaluate_sequence
+    real = report.score_sequences
 
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("name"))
-        return real(*args, **kwargs)
+    def counting(protocol, preds, gts, visibles, names, datasets):
+        calls.extend(names)
+        return real(protocol, preds, gts, visibles, names, datasets)
 
-    monkeypatch.setattr(report, "evaluate_sequence", counting)
+    monkeypatch.setattr(report, "score_sequences", counting)
     seqs, folder, cache = in_memory(), tmp_path / "t", tmp_path / "cache"
     write_results(folder, {s.name: s.ground_truth for s in seqs})
     first = score_tracker(seqs, folder, cache_dir=cache)

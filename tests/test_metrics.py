@@ -358,3 +358,41 @@ def test_protocol_inputs_per_dataset():
     assert g is gt and v is vis
     g, v, _ = P.protocol_inputs(_Seq("uav123", gt, raw, vis, None), "otb")
     assert g is raw and v is None
+
+
+@pytest.mark.parametrize("protocol", ["pytracking", "strict", "otb", "webuav"])
+def test_many_sequences_at_once_equal_one_at_a_time(protocol):
+    """score_sequences lays sequences end to end: nothing may leak across a boundary (carry-forward, row 0)."""
+    rng = np.random.default_rng(7)
+    preds, gts, visibles, tags = [], [], [], []
+    for k, n in enumerate((5, 1, 9, 12, 3, 8)):
+        gt = np.abs(rng.normal(40, 10, (n, 4))) + 1
+        pred = gt + rng.normal(0, 4, (n, 4))
+        pred[:, 2:] = np.abs(pred[:, 2:])
+        pred[0] = [0, 0, 0, 0] if k % 2 else pred[0]  # a zero-size row at a sequence start ...
+        if n > 2:
+            pred[1, 2] = 0  # ... and right after it: the repair must not reach into the previous sequence
+            gt[-1] = 0 if protocol != "pytracking" or k != 3 else np.nan  # an invalid (NaN only under 'uav') frame
+        visible = rng.random(n) > 0.2
+        visible[0] = True
+        extra = 2 if protocol != "webuav" and k == 2 else 0  # a longer result where the protocol allows it
+        preds.append(np.vstack([pred, np.ones((extra, 4))]))
+        gts.append(gt)
+        visibles.append(visible)
+        tags.append("uav" if k == 3 else None)
+    together = P.score_sequences(protocol, preds, gts, visibles, [f"s{i}" for i in range(6)], tags)
+    for i in range(6):
+        alone = P.evaluate_sequence(preds[i], gts[i], visibles[i], name=f"s{i}", protocol=protocol, dataset=tags[i])
+        assert together[i].keys() == alone.keys()
+        for key, value in alone.items():
+            np.testing.assert_array_equal(together[i][key], value, err_msg=f"s{i} {key}")
+
+
+def test_batch_errors_name_the_sequence():
+    gt = np.tile(arr([[10, 10, 20, 20]]), (3, 1))
+    bad = gt.copy()
+    bad[2, 3] = -1
+    with pytest.raises(ValueError, match="second"):
+        P.score_sequences("strict", [gt, bad], [gt, gt], names=["first", "second"])
+    with pytest.raises(ValueError, match="second"):
+        P.score_sequences("webuav", [gt, gt[:2]], [gt, gt], names=["first", "second"])

@@ -146,6 +146,32 @@ def precision_curve(errors: np.ndarray, thresholds: np.ndarray = PRECISION_THRES
     return np.searchsorted(s, np.asarray(thresholds, dtype=np.float64), side="right") / n
 
 
+def _bin_counts(values: np.ndarray, sequence_of_frame: np.ndarray, n_sequences: int,
+                thresholds: np.ndarray) -> np.ndarray:
+    """(S, K + 1) counts: how many frames of each sequence have exactly j thresholds strictly below their value."""
+    below = np.searchsorted(thresholds, values, side="left")  # number of thresholds < value
+    k = len(thresholds) + 1
+    return np.bincount(sequence_of_frame * k + below, minlength=n_sequences * k).reshape(n_sequences, k)
+
+
+def grouped_success_curves(overlaps: np.ndarray, sequence_of_frame: np.ndarray, lengths: np.ndarray,
+                           thresholds: np.ndarray = SUCCESS_THRESHOLDS) -> np.ndarray:
+    """:func:`success_curve` of many sequences at once: (S, K), row s over the frames with
+    ``sequence_of_frame == s``, divided by ``lengths[s]``. One pass over all frames, no (N, K) matrix."""
+    o = np.asarray(overlaps, dtype=np.float64)
+    counts = _bin_counts(np.where(np.isnan(o), -np.inf, o), sequence_of_frame, len(lengths), thresholds)
+    above = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]  # above[:, j] = frames with >= j thresholds below
+    return above[:, 1:] / np.asarray(lengths, dtype=np.float64)[:, None]  # value > t_k <=> k + 1 thresholds below
+
+
+def grouped_precision_curves(errors: np.ndarray, sequence_of_frame: np.ndarray, lengths: np.ndarray,
+                             thresholds: np.ndarray = PRECISION_THRESHOLDS) -> np.ndarray:
+    """:func:`precision_curve` of many sequences at once (see :func:`grouped_success_curves`)."""
+    e = np.asarray(errors, dtype=np.float64)
+    counts = _bin_counts(np.where(np.isnan(e), np.inf, e), sequence_of_frame, len(lengths), thresholds)
+    return np.cumsum(counts, axis=1)[:, :-1] / np.asarray(lengths, dtype=np.float64)[:, None]  # err <= t_k
+
+
 def auc(curve: np.ndarray) -> float:
     """Area under a success curve as the plain mean of its points (OTB/LaSOT/pytracking), not a trapezoid."""
     return float(np.mean(curve))

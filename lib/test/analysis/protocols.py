@@ -6,7 +6,9 @@ one with NaN rows for absent / invalid frames, or the annotation file's) and whi
 ``Sequence`` is :func:`protocol_inputs`, following what each toolkit's loaders give it. It returns a dict of floats and curves, all fractions in [0, 1]:
 ``auc``, ``precision``, ``norm_precision``, ``success_curve`` (21 pts), ``precision_curve`` (51 pts),
 ``norm_precision_curve`` (51 pts), and for ``webuav`` also ``cauc``, ``complete_success_curve``, ``macc``.
-Everything is vectorised over frames.
+Everything is vectorised over frames, and over sequences: :func:`score_sequences` lays many sequences end to end
+and scores them in one pass (the per-sequence functions are that with one sequence), so scoring a benchmark costs
+a few numpy calls per tracker rather than a few hundred per sequence.
 
 Common to all protocols
 -----------------------
@@ -100,6 +102,7 @@ precision on every set but LaSOT, precision on UAV123. That is what the papers' 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -110,9 +113,19 @@ Scores = dict  # str -> float | np.ndarray
 
 _WEBUAV_IOU_EPS = float(np.finfo(np.float64).eps)
 _WEBUAV_NORM_EPS = 1e-16
+_PRECISION_AT = int(np.flatnonzero(np.isclose(M.PRECISION_THRESHOLDS, M.PRECISION_AT))[0])
+_NORM_PRECISION_AT = int(np.flatnonzero(np.isclose(M.NORM_PRECISION_THRESHOLDS, M.NORM_PRECISION_AT))[0])
+
+PYTRACKING_DATASET_TAGS: dict[str, str] = {
+    "uav123": "uav", "uav123_10fps": "uav", "uav20l": "uav", "uav20l_nlp": "uav",  # UAV123's annotation files
+    "lasot": "lasot",
+}
+"""Our dataset name -> the dataset tag pytracking's ``calc_seq_err_robust`` switches on. pytracking's ``uav`` is
+UAV123; UAV123@10fps, UAV20L and UAV20L-NLP read the same release's annotation files (NaN rows included), so they
+get its rule. Every other name gets no tag (pytracking's default rules)."""
 
 
-# -- shared helpers --------------------------------------------------------------------------------------------------
+# -- sequences laid end to end ---------------------------------------------------------------------------------------
 
 def _check_shapes(pred: np.ndarray, gt: np.ndarray, name: str) -> None:
     for arr, what in ((pred, "prediction"), (gt, "ground truth")):
@@ -131,171 +144,231 @@ def _visibility(visible: Optional[np.ndarray], t: int, name: str) -> np.ndarray:
     return vis
 
 
-def _prepare(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray], name: str,
-             allow_longer: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate shapes and lengths; returns (pred truncated to T, copied), gt, visible (all True if None)."""
-    pred = np.array(pred, dtype=np.float64, copy=True)
-    gt = np.asarray(gt, dtype=np.float64)
-    _check_shapes(pred, gt, name)
-    n, t = len(pred), len(gt)
-    if n < t:
-        raise ValueError(f"{name}: result has {n} frames but the ground truth has {t}")
-    if n > t and not allow_longer:
-        raise ValueError(f"{name}: result has {n} frames but the ground truth has {t} (lengths must match)")
-    return pred[:t], gt, _visibility(visible, t, name)
+@dataclass
+class _Batch:
+    """Sequences end to end: ``pred`` (a private copy, cut or padded to each GT's length), ``gt``, ``visible`` (all
+    True where no flags were given) and ``padded`` per frame; ``starts`` and ``lengths`` per sequence."""
+
+    pred: np.ndarray
+    gt: np.ndarray
+    visible: np.ndarray
+    padded: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    names: list
+
+    @property
+    def sequence_of_frame(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.lengths)), self.lengths)
+
+    def per_frame(self, per_sequence) -> np.ndarray:
+        return np.repeat(np.asarray(per_sequence), self.lengths)
+
+    def name_at(self, frame: int) -> str:
+        return self.names[int(np.searchsorted(self.starts, frame, side="right")) - 1]
 
 
-def _carry_forward(boxes: np.ndarray, replace: np.ndarray) -> np.ndarray:
-    """Replace each flagged row by the last unflagged row before it (row 0 is never replaced). Vectorised."""
+def _lay_out(preds, gts, visibles, names, allow_longer: bool, pad_shorter: Sequence[bool]) -> _Batch:
+    """Checks shapes and lengths (errors name the sequence) and concatenates."""
+    ps, gs, vs, pads = [], [], [], []
+    for pred, gt, visible, name, pad in zip(preds, gts, visibles, names, pad_shorter):
+        pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+        _check_shapes(pred, gt, name)
+        n, t = len(pred), len(gt)
+        if n < t and not pad:
+            raise ValueError(f"{name}: result has {n} frames but the ground truth has {t}")
+        if n > t and not allow_longer:
+            raise ValueError(f"{name}: result has {n} frames but the ground truth has {t} (lengths must match)")
+        ps.append(pred[:t])
+        if n < t:
+            ps.append(np.zeros((t - n, 4)))
+        pads.append(max(t - n, 0))
+        gs.append(gt)
+        vs.append(_visibility(visible, t, name))
+    lengths = np.array([len(g) for g in gs], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    padded = np.zeros(int(lengths.sum()), dtype=bool)
+    for start, length, pad in zip(starts, lengths, pads):
+        padded[start + length - pad:start + length] = True
+    return _Batch(np.concatenate(ps), np.concatenate(gs), np.concatenate(vs), padded, starts, lengths, list(names))
+
+
+def _carry_forward(boxes: np.ndarray, replace: np.ndarray, starts=(0,)) -> np.ndarray:
+    """Replace each flagged row by the last unflagged row before it; sequence starts are never replaced, so nothing
+    crosses from one sequence into the next. Vectorised."""
     replace = replace.copy()
-    replace[0] = False
+    replace[np.asarray(starts, dtype=np.int64)] = False
     src = np.where(replace, 0, np.arange(len(boxes)))
     return boxes[np.maximum.accumulate(src)]
 
 
-def _curves(overlap: np.ndarray, err: np.ndarray, norm_err: np.ndarray,
-            success_thresholds: np.ndarray = M.SUCCESS_THRESHOLDS) -> Scores:
-    """Standard curves + summary values (precision at 20 px, normalised precision at 0.20)."""
-    sc = M.success_curve(overlap, success_thresholds)
-    pc = M.precision_curve(err, M.PRECISION_THRESHOLDS)
-    npc = M.precision_curve(norm_err, M.NORM_PRECISION_THRESHOLDS)
-    return {
-        "auc": M.auc(sc),
-        "precision": M.value_at(pc, M.PRECISION_THRESHOLDS, M.PRECISION_AT),
-        "norm_precision": M.value_at(npc, M.NORM_PRECISION_THRESHOLDS, M.NORM_PRECISION_AT),
-        "success_curve": sc,
-        "precision_curve": pc,
-        "norm_precision_curve": npc,
-    }
+def _curves(batch: _Batch, overlap: np.ndarray, err: np.ndarray, norm_err: np.ndarray,
+            success_thresholds: np.ndarray = M.SUCCESS_THRESHOLDS) -> dict:
+    """Per-sequence curves as (S, K) arrays, and the summary values (precision at 20 px, normalised at 0.20)."""
+    seq = batch.sequence_of_frame
+    sc = M.grouped_success_curves(overlap, seq, batch.lengths, success_thresholds)
+    pc = M.grouped_precision_curves(err, seq, batch.lengths, M.PRECISION_THRESHOLDS)
+    npc = M.grouped_precision_curves(norm_err, seq, batch.lengths, M.NORM_PRECISION_THRESHOLDS)
+    return {"auc": sc.mean(axis=1), "precision": pc[:, _PRECISION_AT], "norm_precision": npc[:, _NORM_PRECISION_AT],
+            "success_curve": sc, "precision_curve": pc, "norm_precision_curve": npc}
 
 
-# -- protocols -------------------------------------------------------------------------------------------------------
-
-PYTRACKING_DATASET_TAGS: dict[str, str] = {
-    "uav123": "uav", "uav123_10fps": "uav", "uav20l": "uav", "uav20l_nlp": "uav",  # UAV123's annotation files
-    "lasot": "lasot",
-}
-"""Our dataset name -> the dataset tag pytracking's ``calc_seq_err_robust`` switches on. pytracking's ``uav`` is
-UAV123; UAV123@10fps, UAV20L and UAV20L-NLP read the same release's annotation files (NaN rows included), so they
-get its rule. Every other name gets no tag (pytracking's default rules)."""
+def _split(columns: dict) -> list[Scores]:
+    """(S, ...) columns -> one Scores dict per sequence (floats and 1-D curves)."""
+    n = len(columns["auc"])
+    return [{k: (float(v[i]) if v.ndim == 1 else v[i].copy()) for k, v in columns.items()} for i in range(n)]
 
 
-def _pytracking_errors(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray,
-                       invalid_center_error: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Overlap and both centre errors with pytracking's arithmetic; invalid frames get overlap -1, normalised
-    error -1 and ``invalid_center_error``."""
+def _first_bad(batch: _Batch, bad: np.ndarray, message: str) -> None:
+    if bad.any():
+        raise ValueError(f"{batch.name_at(int(np.argmax(bad)))}: {message}")
+
+
+# -- protocols, batched ------------------------------------------------------------------------------------------
+
+def _pytracking_batch(preds, gts, visibles, names, tags) -> list[Scores]:
+    pad = []
+    for pred, gt, visible, name, tag in zip(preds, gts, visibles, names, tags):
+        pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+        _check_shapes(pred, gt, name)
+        if np.isnan(pred).any() or (pred[:, 2:] < 0).any():  # the whole file, before any cut
+            raise ValueError(f"{name}: result contains NaN or negative width/height")
+        if tag != "uav" and np.isnan(gt).any():
+            nan_rows = np.isnan(gt).any(axis=1)
+            raise ValueError(f"{name}: the ground truth has NaN on {int(nan_rows.sum())} frames (first: frame "
+                             f"{int(np.argmax(nan_rows))}); pytracking's analysis accepts NaN annotations only on "
+                             f"UAV123 (its 'uav' rule); score with --protocol strict")
+        if tag == "lasot" and visible is None:
+            raise ValueError(f"{name}: pytracking's LaSOT rule needs the visibility flags")
+        short = len(pred) < len(gt)
+        if short and tag == "lasot":
+            raise ValueError(f"{name}: result has {len(pred)} frames but the ground truth has {len(gt)}")
+        if short:
+            warnings.warn(f"{name}: result has {len(pred)} frames but the ground truth has {len(gt)}; zero-padded "
+                          f"(pytracking's rule; --protocol strict refuses it)", stacklevel=3)
+        pad.append(short)
+    b = _lay_out(preds, gts, visibles, names, allow_longer=True, pad_shorter=pad)
+    gt = b.gt
+    zero_size = (b.pred[:, 2] == 0) | (b.pred[:, 3] == 0)
+    pred = _carry_forward(b.pred, zero_size & ~np.isnan(gt).any(axis=1) & ~b.padded, b.starts)  # pad comes after
+    pred[b.starts] = gt[b.starts]  # after the repair, as pytracking does
+    with np.errstate(invalid="ignore"):
+        valid = (gt[:, 2] > 0) & (gt[:, 3] > 0) & b.visible
     overlap = np.where(valid, M.inclusive_iou(pred, gt), -1.0)
     err, norm_err = M.pytracking_center_errors(pred, gt)
-    return overlap, np.where(valid, err, invalid_center_error), np.where(valid, norm_err, -1.0)
+    err = np.where(valid, err, np.where(b.per_frame([t == "uav" for t in tags]), -1.0, np.inf))
+    norm_err = np.where(valid, norm_err, -1.0)
+    hidden_on_lasot = b.per_frame([t == "lasot" for t in tags]) & ~b.visible
+    err[hidden_on_lasot] = np.inf
+    norm_err[hidden_on_lasot] = np.inf
+    _first_bad(b, np.isnan(overlap), "NaN overlap (a result row with an infinite value?)")
+    return _split(_curves(b, overlap, err, norm_err, M.PYTRACKING_SUCCESS_THRESHOLDS))
 
 
-def _pytracking_curves(overlap: np.ndarray, err: np.ndarray, norm_err: np.ndarray) -> Scores:
-    return _curves(overlap, err, norm_err, M.PYTRACKING_SUCCESS_THRESHOLDS)
+def _strict_batch(preds, gts, visibles, names, tags) -> list[Scores]:
+    b = _lay_out(preds, gts, visibles, names, allow_longer=True, pad_shorter=[False] * len(names))
+    pred, gt = b.pred, b.gt
+    _first_bad(b, np.isnan(pred).any(axis=1) | (pred[:, 2:] < 0).any(axis=1),
+               "result contains NaN or negative width/height")
+    pred[b.starts] = gt[b.starts]
+    zero_size = (pred[:, 2] == 0) | (pred[:, 3] == 0)
+    pred = _carry_forward(pred, zero_size & ~np.isnan(gt).any(axis=1), b.starts)
+    with np.errstate(invalid="ignore"):
+        valid = (gt[:, 2] > 0) & (gt[:, 3] > 0) & b.visible
+    overlap = np.where(valid, M.inclusive_iou(pred, gt), -1.0)
+    err, norm_err = M.pytracking_center_errors(pred, gt)
+    return _split(_curves(b, overlap, np.where(valid, err, np.inf), np.where(valid, norm_err, np.inf),
+                          M.PYTRACKING_SUCCESS_THRESHOLDS))
 
+
+def _otb_batch(preds, gts, visibles, names, tags) -> list[Scores]:
+    b = _lay_out(preds, gts, visibles, names, allow_longer=True, pad_shorter=[False] * len(names))
+    gt = b.gt
+    with np.errstate(invalid="ignore"):
+        bad = np.isnan(b.pred).any(axis=1) | (b.pred[:, 2] <= 0) | (b.pred[:, 3] <= 0)
+        gt_ok = (gt > 0).all(axis=1)
+    pred = _carry_forward(b.pred, bad & ~np.isnan(gt).any(axis=1), b.starts)
+    pred[b.starts] = gt[b.starts]  # after the repair (the MATLAB order)
+    overlap = np.where(gt_ok & b.visible, M.inclusive_iou(pred, gt), -1.0)
+    err = np.where(gt_ok, M.center_error(pred, gt), -1.0)
+    norm_err = np.where(gt_ok, M.normalized_center_error(pred, gt), -1.0)
+    err[~b.visible] = np.inf
+    norm_err[~b.visible] = np.inf
+    return _split(_curves(b, overlap, err, norm_err))
+
+
+def _webuav_batch(preds, gts, visibles, names, tags) -> list[Scores]:
+    b = _lay_out(preds, gts, visibles, names, allow_longer=False, pad_shorter=[False] * len(names))
+    raw = b.pred
+    absent = np.isnan(b.gt).any(axis=1) | (b.gt == 0).all(axis=1) | ~b.visible
+    g = np.where(absent[:, None], 0.0, b.gt)
+    p = raw.copy()
+    p[b.starts] = g[b.starts]
+
+    overlap = np.clip(M.iou(p, g, eps=_WEBUAV_IOU_EPS), 0.0, 1.0)
+    columns = _curves(b, overlap, M.center_error(p, g), M.normalized_center_error(p, g, eps=_WEBUAV_NORM_EPS))
+    columns["norm_precision"] = columns["norm_precision_curve"].mean(axis=1)  # toolkit: mean of the 51 points
+
+    ciou = np.clip(np.clip(M.complete_iou(p, g, eps=_WEBUAV_IOU_EPS), -1.0, 1.0), 0.0, 1.0)
+    csc = M.grouped_success_curves(ciou, b.sequence_of_frame, b.lengths, M.SUCCESS_THRESHOLDS)
+    columns["complete_success_curve"] = csc
+    columns["cauc"] = csc.mean(axis=1)
+
+    # mAcc on the raw predictions (row 0 not replaced).
+    empty = np.isnan(raw).all(axis=1)
+    exist_acc = np.nan_to_num(np.clip(M.iou(raw, g), 0.0, 1.0), nan=0.0)
+    accuracy = np.where(absent, empty.astype(np.float64), exist_acc)
+    columns["macc"] = np.add.reduceat(accuracy, b.starts) / b.lengths
+    return _split(columns)
+
+
+_BATCHED = {"pytracking": _pytracking_batch, "strict": _strict_batch, "otb": _otb_batch, "webuav": _webuav_batch}
+
+
+def score_sequences(protocol: str, preds: Sequence[np.ndarray], gts: Sequence[np.ndarray],
+                    visibles: Optional[Sequence[Optional[np.ndarray]]] = None, names: Optional[Sequence[str]] = None,
+                    datasets: Optional[Sequence[Optional[str]]] = None) -> list[Scores]:
+    """Scores of many sequences with the named protocol, in one vectorised pass; one Scores dict per sequence,
+    equal to what the per-sequence function gives for it. ``datasets`` are pytracking's tags (``pytracking`` only).
+    An error names the sequence it is about (``names``, default ``sequence <i>``)."""
+    if protocol not in _BATCHED:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {sorted(_BATCHED)}")
+    n = len(preds)
+    if len(gts) != n:
+        raise ValueError(f"{n} results but {len(gts)} ground truths")
+    if n == 0:
+        return []
+    visibles = list(visibles) if visibles is not None else [None] * n
+    names = list(names) if names is not None else [f"sequence {i}" for i in range(n)]
+    datasets = list(datasets) if datasets is not None else [None] * n
+    return _BATCHED[protocol](preds, gts, visibles, names, datasets)
+
+
+# -- one sequence ------------------------------------------------------------------------------------------------
 
 def pytracking(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
                name: str = "sequence", dataset: Optional[str] = None) -> Scores:
     """pytracking's analysis, quirks included (module docstring, section ``pytracking``). ``gt`` is the file's GT,
     ``visible`` pytracking's ``target_visible`` (None but on LaSOT), ``dataset`` its tag (``uav``, ``lasot``)."""
-    pred = np.array(pred, dtype=np.float64, copy=True)
-    gt = np.asarray(gt, dtype=np.float64)
-    _check_shapes(pred, gt, name)
-    if np.isnan(pred).any() or (pred[:, 2:] < 0).any():
-        raise ValueError(f"{name}: result contains NaN or negative width/height")
-    gt_nan = np.isnan(gt).any(axis=1)
-    if gt_nan.any() and dataset != "uav":
-        raise ValueError(f"{name}: the ground truth has NaN on {int(gt_nan.sum())} frames (first: frame "
-                         f"{int(np.argmax(gt_nan))}); pytracking's analysis accepts NaN annotations only on UAV123 "
-                         f"(its 'uav' rule); score with --protocol strict")
-    t = len(gt)
-    head = min(len(pred), t)
-    zero_size = np.zeros(len(pred), dtype=bool)
-    zero_size[:head] = ((pred[:head, 2] == 0) | (pred[:head, 3] == 0)) & ~gt_nan[:head]
-    pred = _carry_forward(pred, zero_size)  # before row 0 := GT, as pytracking does
-    if len(pred) < t:
-        if dataset == "lasot":
-            raise ValueError(f"{name}: result has {len(pred)} frames but the ground truth has {t}")
-        warnings.warn(f"{name}: result has {len(pred)} frames but the ground truth has {t}; zero-padded "
-                      f"(pytracking's rule; --protocol strict refuses it)", stacklevel=2)
-        pred = np.vstack([pred, np.zeros((t - len(pred), 4))])
-    pred = pred[:t]
-    pred[0] = gt[0]
-    vis = _visibility(visible, t, name)
-    if dataset == "lasot" and visible is None:
-        raise ValueError(f"{name}: pytracking's LaSOT rule needs the visibility flags")
-    with np.errstate(invalid="ignore"):
-        valid = (gt[:, 2] > 0) & (gt[:, 3] > 0) & vis
-    overlap, err, norm_err = _pytracking_errors(pred, gt, valid, -1.0 if dataset == "uav" else np.inf)
-    if dataset == "lasot":
-        err[~vis] = np.inf
-        norm_err[~vis] = np.inf
-    if np.isnan(overlap).any():
-        raise ValueError(f"{name}: NaN overlap (a result row with an infinite value?)")
-    return _pytracking_curves(overlap, err, norm_err)
+    return _pytracking_batch([pred], [gt], [visible], [name], [dataset])[0]
 
 
 def strict(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
            name: str = "sequence") -> Scores:
     """pytracking's thresholds with every invalid or absent frame a failure (module docstring, ``strict``)."""
-    pred, gt, vis = _prepare(pred, gt, visible, name, allow_longer=True)
-    if np.isnan(pred).any() or (pred[:, 2:] < 0).any():
-        raise ValueError(f"{name}: result contains NaN or negative width/height")
-    gt_nan = np.isnan(gt).any(axis=1)
-    pred[0] = gt[0]
-    zero_size = (pred[:, 2] == 0) | (pred[:, 3] == 0)
-    pred = _carry_forward(pred, zero_size & ~gt_nan)
-    with np.errstate(invalid="ignore"):
-        valid = (gt[:, 2] > 0) & (gt[:, 3] > 0) & vis
-    overlap, err, norm_err = _pytracking_errors(pred, gt, valid, np.inf)
-    norm_err[~valid] = np.inf
-    return _pytracking_curves(overlap, err, norm_err)
+    return _strict_batch([pred], [gt], [visible], [name], [None])[0]
 
 
 def otb(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
         name: str = "sequence") -> Scores:
     """MATLAB OTB / UAV123 / LaSOT toolkit scores (see the module docstring, section ``otb``)."""
-    pred, gt, vis = _prepare(pred, gt, visible, name, allow_longer=True)
-    gt_nan = np.isnan(gt).any(axis=1)
-    with np.errstate(invalid="ignore"):
-        bad = np.isnan(pred).any(axis=1) | (pred[:, 2] <= 0) | (pred[:, 3] <= 0)
-        gt_ok = (gt > 0).all(axis=1)
-    pred = _carry_forward(pred, bad & ~gt_nan)
-    pred[0] = gt[0]
-
-    overlap = np.where(gt_ok, M.inclusive_iou(pred, gt), -1.0)
-    err = np.where(gt_ok, M.center_error(pred, gt), -1.0)
-    norm_err = np.where(gt_ok, M.normalized_center_error(pred, gt), -1.0)
-    overlap[~vis] = -1.0
-    err[~vis] = np.inf
-    norm_err[~vis] = np.inf
-    return _curves(overlap, err, norm_err)
+    return _otb_batch([pred], [gt], [visible], [name], [None])[0]
 
 
 def webuav(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
            name: str = "sequence") -> Scores:
     """WebUAV-3M toolkit scores incl. cAUC and mAcc (see the module docstring, section ``webuav``)."""
-    raw, gt, vis = _prepare(pred, gt, visible, name, allow_longer=False)
-    absent = np.isnan(gt).any(axis=1) | (gt == 0).all(axis=1) | ~vis
-    g = np.where(absent[:, None], 0.0, gt)
-    p = raw.copy()
-    p[0] = g[0]
-
-    overlap = np.clip(M.iou(p, g, eps=_WEBUAV_IOU_EPS), 0.0, 1.0)
-    err = M.center_error(p, g)
-    norm_err = M.normalized_center_error(p, g, eps=_WEBUAV_NORM_EPS)
-    scores = _curves(overlap, err, norm_err)
-    scores["norm_precision"] = M.auc(scores["norm_precision_curve"])  # toolkit: mean of the 51 points
-
-    ciou = np.clip(np.clip(M.complete_iou(p, g, eps=_WEBUAV_IOU_EPS), -1.0, 1.0), 0.0, 1.0)
-    csc = M.success_curve(ciou, M.SUCCESS_THRESHOLDS)
-    scores["complete_success_curve"] = csc
-    scores["cauc"] = M.auc(csc)
-
-    # mAcc on the raw predictions (row 0 not replaced).
-    empty = np.isnan(raw).all(axis=1)
-    exist_acc = np.nan_to_num(np.clip(M.iou(raw, g), 0.0, 1.0), nan=0.0)
-    scores["macc"] = float(np.mean(np.where(absent, empty.astype(np.float64), exist_acc)))
-    return scores
+    return _webuav_batch([pred], [gt], [visible], [name], [None])[0]
 
 
 PROTOCOLS: dict[str, Callable[..., Scores]] = {"pytracking": pytracking, "strict": strict, "otb": otb,
@@ -305,11 +378,7 @@ PROTOCOLS: dict[str, Callable[..., Scores]] = {"pytracking": pytracking, "strict
 def evaluate_sequence(pred: np.ndarray, gt: np.ndarray, visible: Optional[np.ndarray] = None,
                       name: str = "sequence", protocol: str = "pytracking", dataset: Optional[str] = None) -> Scores:
     """Score one sequence with the named protocol; ``dataset`` is pytracking's tag (used by ``pytracking`` only)."""
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; choose from {sorted(PROTOCOLS)}")
-    if protocol == "pytracking":
-        return pytracking(pred, gt, visible=visible, name=name, dataset=dataset)
-    return PROTOCOLS[protocol](pred, gt, visible=visible, name=name)
+    return score_sequences(protocol, [pred], [gt], [visible], [name], [dataset])[0]
 
 
 def protocol_inputs(sequence, protocol: str) -> tuple[np.ndarray, Optional[np.ndarray], Optional[str]]:

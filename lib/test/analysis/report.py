@@ -27,7 +27,7 @@ import numpy as np
 
 from lib.paths import output_root
 from lib.test.analysis import metrics, protocols
-from lib.test.analysis.protocols import PROTOCOLS, aggregate, evaluate_sequence, protocol_inputs
+from lib.test.analysis.protocols import PROTOCOLS, aggregate, protocol_inputs, score_sequences
 from lib.test.analysis.results_loader import MissingResultsError, check_results_exist, decode_result, describe, \
     parse_result
 from lib.test.evaluation.data import Sequence
@@ -94,9 +94,12 @@ def _read_cache(path: Path) -> dict:
 
 
 def score_tracker(sequences: SequenceType[Sequence], result_folder: str | Path, protocol: str = "pytracking",
-                  cache_dir: str | Path | None = None, use_cache: bool = True) -> dict[str, Scores]:
+                  cache_dir: str | Path | None = None, use_cache: bool = True,
+                  gt_digests: Mapping[str, str] | None = None) -> dict[str, Scores]:
     """{sequence name: scores of ``evaluate_sequence``} for one tracker's result folder, in sequence order.
 
+    The sequences not in the cache are scored together in one vectorised pass (``protocols.score_sequences``).
+    ``gt_digests`` ({name: :func:`gt_digest`}) saves recomputing them when several folders are scored.
     Raises MissingResultsError (listing every sequence without a file) before scoring anything, and ValueError
     naming the file (and line) for a malformed or wrong-length result.
     """
@@ -106,25 +109,32 @@ def score_tracker(sequences: SequenceType[Sequence], result_folder: str | Path, 
     paths = check_results_exist(folder, [s.name for s in sequences])
     cache_file = _cache_file(Path(cache_dir) if cache_dir else cache_root(), folder, protocol)
     cache = _read_cache(cache_file) if use_cache else {}
-    out, changed = {}, False
+    resolved, scorer = folder.resolve(), scorer_digest()
+    scored, keys, todo = {}, {}, []
     for seq in sequences:
         path = paths[seq.name]
         data = path.read_bytes()
-        key = (str(path.resolve()), content_digest(data), protocol, gt_digest(seq), scorer_digest())
-        entry = cache.get(seq.name)
-        if entry is not None and entry[0] == key:
-            out[seq.name] = entry[1]
-            continue
+        if use_cache:
+            digest = gt_digests[seq.name] if gt_digests is not None else gt_digest(seq)
+            keys[seq.name] = (str(resolved / path.name), content_digest(data), protocol, digest, scorer)
+            entry = cache.get(seq.name)
+            if entry is not None and entry[0] == keys[seq.name]:
+                scored[seq.name] = entry[1]
+                continue
         where = describe(path, seq.name)
         pred = parse_result(decode_result(data), where, empty_rows=protocol == "webuav", frames=len(seq.ground_truth))
-        gt, visible, tag = protocol_inputs(seq, protocol)
-        out[seq.name] = evaluate_sequence(pred, gt, visible, name=where, protocol=protocol, dataset=tag)
-        cache[seq.name] = (key, out[seq.name])
-        changed = True
-    if use_cache and changed:
-        entries = {name: (list(key), _to_json(scores)) for name, (key, scores) in cache.items()}
-        atomic_write(cache_file, json.dumps({"format": _CACHE_FORMAT, "entries": entries}, separators=(",", ":")))
-    return out
+        todo.append((seq.name, where, pred, *protocol_inputs(seq, protocol)))
+    if todo:
+        names, wheres, preds, gts, visibles, tags = zip(*todo)
+        for name, scores in zip(names, score_sequences(protocol, preds, gts, visibles, wheres, tags)):
+            scored[name] = scores
+            if use_cache:
+                cache[name] = (keys[name], scores)
+        if use_cache:
+            entries = {name: (list(key), _to_json(scores)) for name, (key, scores) in cache.items()}
+            atomic_write(cache_file, json.dumps({"format": _CACHE_FORMAT, "entries": entries},
+                                                separators=(",", ":")))
+    return {seq.name: scored[seq.name] for seq in sequences}
 
 
 def summarize(per_sequence: Iterable[Scores], drop_zero_success: bool = False) -> Scores:
@@ -181,8 +191,10 @@ def evaluate_trackers(sequences: SequenceType[Sequence], folders: Mapping[str, s
     if problems:
         raise MissingResultsError("; ".join(problems))
     results = {}
+    digests = {s.name: gt_digest(s) for s in sequences} if use_cache else None
     for label, folder in folders.items():
-        per_sequence = score_tracker(sequences, folder, protocol, cache_dir=cache_dir, use_cache=use_cache)
+        per_sequence = score_tracker(sequences, folder, protocol, cache_dir=cache_dir, use_cache=use_cache,
+                                     gt_digests=digests)
         results[label] = summarize(per_sequence.values(), drop_zero_success)
         if attributes:
             results[label]["attributes"] = attribute_scores(sequences, per_sequence, drop_zero_success)
