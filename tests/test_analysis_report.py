@@ -234,7 +234,7 @@ def test_cache_reused_and_invalidated(tmp_path, monkeypatch):
     seqs, folder, cache = in_memory(), tmp_path / "t", tmp_path / "cache"
     write_results(folder, {s.name: s.ground_truth for s in seqs})
     first = score_tracker(seqs, folder, cache_dir=cache)
-    assert len(calls) == 3 and len(list(cache.glob("*.json"))) == 1
+    assert len(calls) == 3 and len(list(cache.glob("*.npz"))) == 1
     again = score_tracker(seqs, folder, cache_dir=cache)
     assert len(calls) == 3 and again["b"]["auc"] == first["b"]["auc"] == pytest.approx(PERFECT_AUC)
 
@@ -266,13 +266,25 @@ class _RunsCode:
         return Path.touch, (self.marker,)
 
 
-@pytest.mark.parametrize("content", [b"not json", b'{"format": 2, "entries": {"a": 5}}', b"[1, 2]", b"\xff\xfe",
-                                     b'{"format": 2, "entries": {"a": [["k"], {"auc": "x"}]}}'])
+def _npz(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content", [
+    b"not a cache", b"", b"\xff\xfe", b'{"format": 2, "entries": {}}',
+    _npz(format=np.array(3), names=np.array(["a", "b", "c"]), keys=np.zeros((3, 2), dtype=str)),  # wrong key shape
+    _npz(format=np.array(3), names=np.array(["a"]), keys=np.zeros((1, 5), dtype=str),
+         score_auc=np.zeros(2)),  # wrong column length
+    _npz(format=np.array(3), names=np.array(["a"]), keys=np.zeros((1, 5), dtype=str),
+         score_auc=np.array([{"x": 1}], dtype=object)),  # an object array would need a pickle
+])
 def test_corrupt_cache_is_ignored(tmp_path, content):
     seqs, folder, cache = in_memory(), tmp_path / "t", tmp_path / "cache"
     write_results(folder, {s.name: s.ground_truth for s in seqs})
     score_tracker(seqs, folder, cache_dir=cache)
-    cache_file, = cache.glob("*.json")
+    cache_file, = cache.glob("*.npz")
     cache_file.write_bytes(content)
     assert score_tracker(seqs, folder, cache_dir=cache)["a"]["precision"] == 1.0
     assert cache_file.read_bytes() != content  # rewritten
@@ -283,11 +295,15 @@ def test_crafted_cache_file_runs_no_code(tmp_path):
     seqs, folder, cache = in_memory(), tmp_path / "t", tmp_path / "cache"
     write_results(folder, {s.name: s.ground_truth for s in seqs})
     score_tracker(seqs, folder, cache_dir=cache)
-    cache_file, = cache.glob("*.json")
+    cache_file, = cache.glob("*.npz")
     marker = tmp_path / "code_ran"
     payload = pickle.dumps({"format": 1, "entries": _RunsCode(marker)})
+    np_payload = _npz(format=np.array(3), names=np.array([_RunsCode(marker)], dtype=object))
     cache_file.write_bytes(payload)  # where the cache is read from ...
     cache_file.with_suffix(".pkl").write_bytes(payload)  # ... and where the pickle cache used to be
+    assert score_tracker(seqs, folder, cache_dir=cache)["b"]["auc"] == pytest.approx(PERFECT_AUC)
+    assert not marker.exists()
+    cache_file.write_bytes(np_payload)  # an npz whose array holds a pickled object
     assert score_tracker(seqs, folder, cache_dir=cache)["b"]["auc"] == pytest.approx(PERFECT_AUC)
     assert not marker.exists()
     pickle.loads(payload)  # the payload is live: unpickling it does run the code
@@ -343,7 +359,7 @@ def test_cli_json_and_plots(vot_results, output_root, capsys):
     assert sorted(p.name for p in out["plots"]) == ["norm_precision.png", "precision.png", "success.png"]
     assert all(p.parent == plot_dir and p.stat().st_size > 0 for p in out["plots"])
     assert f"3 plots written to {plot_dir}: success.png, precision.png, norm_precision.png" in captured.err
-    assert list((output_root / "test" / "analysis_cache").glob("*.json"))  # the cache lives under the output root
+    assert list((output_root / "test" / "analysis_cache").glob("*.npz"))  # the cache lives under the output root
 
 
 def test_cli_md_with_results_root_option(vot_results, tmp_path, capsys):
@@ -364,7 +380,7 @@ def test_cli_output_root_option(vot_results, tmp_path, capsys):
     out = main(["--dataset", f"vot:{stack}", "--trackers", "shifted/p", "--output_root", str(other),
                 "--format", "csv"])
     assert out["results"]["shifted/p"]["auc"] == pytest.approx(SHIFTED_AUC)
-    assert list((other / "test" / "analysis_cache").glob("*.json"))
+    assert list((other / "test" / "analysis_cache").glob("*.npz"))
     assert capsys.readouterr().out.startswith("tracker,sequences,auc,precision,norm_precision\nshifted/p,3,")
 
 

@@ -38,17 +38,23 @@ def _as_boxes(b: np.ndarray) -> np.ndarray:
     return b
 
 
+def intersection_union(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame (intersection area, union area) of ``[x, x + w) x [y, y + h)`` boxes: the parts of :func:`iou`,
+    for callers that need the IoU with several ``eps`` (the WebUAV-3M toolkit does)."""
+    p, g = _as_boxes(pred), _as_boxes(gt)
+    iw = np.minimum(p[:, 0] + p[:, 2], g[:, 0] + g[:, 2]) - np.maximum(p[:, 0], g[:, 0])
+    ih = np.minimum(p[:, 1] + p[:, 3], g[:, 1] + g[:, 3]) - np.maximum(p[:, 1], g[:, 1])
+    inter = np.clip(iw, 0.0, None) * np.clip(ih, 0.0, None)
+    return inter, p[:, 2] * p[:, 3] + g[:, 2] * g[:, 3] - inter
+
+
 def iou(pred: np.ndarray, gt: np.ndarray, eps: float = 0.0) -> np.ndarray:
     """Intersection over union per frame, in [0, 1].
 
     ``inter / (w_p*h_p + w_g*h_g - inter + eps)``. With ``eps=0`` a zero union gives NaN (0/0).
     Negative sizes are not clipped (callers validate them).
     """
-    p, g = _as_boxes(pred), _as_boxes(gt)
-    iw = np.minimum(p[:, 0] + p[:, 2], g[:, 0] + g[:, 2]) - np.maximum(p[:, 0], g[:, 0])
-    ih = np.minimum(p[:, 1] + p[:, 3], g[:, 1] + g[:, 3]) - np.maximum(p[:, 1], g[:, 1])
-    inter = np.clip(iw, 0.0, None) * np.clip(ih, 0.0, None)
-    union = p[:, 2] * p[:, 3] + g[:, 2] * g[:, 3] - inter
+    inter, union = intersection_union(pred, gt)
     with np.errstate(divide="ignore", invalid="ignore"):
         return inter / (union + eps)
 
@@ -70,15 +76,17 @@ def inclusive_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
         return inter / union
 
 
-def complete_iou(pred: np.ndarray, gt: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+def complete_iou(pred: np.ndarray, gt: np.ndarray, eps: float = 1e-7,
+                 overlap: np.ndarray | None = None) -> np.ndarray:
     """Complete IoU (CIoU) per frame, *not* clipped: ``IoU - rho^2/c^2 - alpha*v``.
 
     rho = distance between centres ``(x + w/2, y + h/2)``; c = diagonal of the smallest enclosing box;
     ``v = 4/pi^2 * (atan(w_g/h_g) - atan(w_p/h_p))^2``; ``alpha = v / (1 - IoU + v + eps)``.
-    IoU uses ``eps`` in the union. Degenerate boxes (0/0 aspect) give NaN.
+    IoU uses ``eps`` in the union (``overlap``: that IoU, when the caller has it already). Degenerate boxes (0/0
+    aspect) give NaN.
     """
     p, g = _as_boxes(pred), _as_boxes(gt)
-    overlap = iou(p, g, eps=eps)
+    overlap = iou(p, g, eps=eps) if overlap is None else overlap
     rho2 = ((p[:, 0] + p[:, 2] / 2) - (g[:, 0] + g[:, 2] / 2)) ** 2 + \
            ((p[:, 1] + p[:, 3] / 2) - (g[:, 1] + g[:, 3] / 2)) ** 2
     cw = np.maximum(p[:, 0] + p[:, 2], g[:, 0] + g[:, 2]) - np.minimum(p[:, 0], g[:, 0])

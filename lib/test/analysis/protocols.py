@@ -103,6 +103,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -157,7 +158,7 @@ class _Batch:
     lengths: np.ndarray
     names: list
 
-    @property
+    @cached_property
     def sequence_of_frame(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.lengths)), self.lengths)
 
@@ -190,7 +191,9 @@ def _lay_out(preds, gts, visibles, names, allow_longer: bool, pad_shorter: Seque
     padded = np.zeros(int(lengths.sum()), dtype=bool)
     for start, length, pad in zip(starts, lengths, pads):
         padded[start + length - pad:start + length] = True
-    return _Batch(np.concatenate(ps), np.concatenate(gs), np.concatenate(vs), padded, starts, lengths, list(names))
+    # column-major: every metric works column by column, and contiguous columns are about twice as fast
+    return _Batch(np.asfortranarray(np.concatenate(ps)), np.asfortranarray(np.concatenate(gs)), np.concatenate(vs),
+                  padded, starts, lengths, list(names))
 
 
 def _carry_forward(boxes: np.ndarray, replace: np.ndarray, starts=(0,)) -> np.ndarray:
@@ -199,7 +202,7 @@ def _carry_forward(boxes: np.ndarray, replace: np.ndarray, starts=(0,)) -> np.nd
     replace = replace.copy()
     replace[np.asarray(starts, dtype=np.int64)] = False
     src = np.where(replace, 0, np.arange(len(boxes)))
-    return boxes[np.maximum.accumulate(src)]
+    return np.asfortranarray(boxes[np.maximum.accumulate(src)])
 
 
 def _curves(batch: _Batch, overlap: np.ndarray, err: np.ndarray, norm_err: np.ndarray,
@@ -301,22 +304,28 @@ def _webuav_batch(preds, gts, visibles, names, tags) -> list[Scores]:
     b = _lay_out(preds, gts, visibles, names, allow_longer=False, pad_shorter=[False] * len(names))
     raw = b.pred
     absent = np.isnan(b.gt).any(axis=1) | (b.gt == 0).all(axis=1) | ~b.visible
-    g = np.where(absent[:, None], 0.0, b.gt)
-    p = raw.copy()
+    g = np.asfortranarray(np.where(absent[:, None], 0.0, b.gt))
+    p = raw.copy(order="F")
     p[b.starts] = g[b.starts]
 
-    overlap = np.clip(M.iou(p, g, eps=_WEBUAV_IOU_EPS), 0.0, 1.0)
+    inter, union = M.intersection_union(p, g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou_eps = inter / (union + _WEBUAV_IOU_EPS)  # the toolkit's rect_iou
+        raw_iou = inter / union  # mAcc's own IoU (no eps) on the raw predictions: they differ from p at row 0 only
+    raw_iou[b.starts] = M.iou(raw[b.starts], g[b.starts])
+    overlap = np.clip(iou_eps, 0.0, 1.0)
     columns = _curves(b, overlap, M.center_error(p, g), M.normalized_center_error(p, g, eps=_WEBUAV_NORM_EPS))
     columns["norm_precision"] = columns["norm_precision_curve"].mean(axis=1)  # toolkit: mean of the 51 points
 
-    ciou = np.clip(np.clip(M.complete_iou(p, g, eps=_WEBUAV_IOU_EPS), -1.0, 1.0), 0.0, 1.0)
+    ciou = M.complete_iou(p, g, eps=_WEBUAV_IOU_EPS, overlap=iou_eps)
+    ciou = np.clip(np.clip(ciou, -1.0, 1.0), 0.0, 1.0)
     csc = M.grouped_success_curves(ciou, b.sequence_of_frame, b.lengths, M.SUCCESS_THRESHOLDS)
     columns["complete_success_curve"] = csc
     columns["cauc"] = csc.mean(axis=1)
 
     # mAcc on the raw predictions (row 0 not replaced).
     empty = np.isnan(raw).all(axis=1)
-    exist_acc = np.nan_to_num(np.clip(M.iou(raw, g), 0.0, 1.0), nan=0.0)
+    exist_acc = np.nan_to_num(np.clip(raw_iou, 0.0, 1.0), nan=0.0)
     accuracy = np.where(absent, empty.astype(np.float64), exist_acc)
     columns["macc"] = np.add.reduceat(accuracy, b.starts) / b.lengths
     return _split(columns)

@@ -3,9 +3,10 @@
 Entry points for other code: :func:`evaluate_trackers` (``{label: result folder}`` -> ``{label: summary}``), then
 :func:`render_table` and :func:`write_plots` on its output.
 
-Cache: one JSON file per (result folder, protocol) under ``<output root>/test/analysis_cache/``, written
-atomically. JSON and not pickle: loading a pickle runs code, and the cache lives in a writable output folder. A file
-that cannot be read or does not have the expected shape is a cache miss. An entry is reused only when its key
+Cache: one ``.npz`` file per (result folder, protocol) under ``<output root>/test/analysis_cache/``, written
+atomically and read with ``allow_pickle=False``: plain arrays, never a pickle, because loading a pickle runs code
+and the cache lives in a writable output folder. A file that cannot be read or does not have the expected shape is
+a cache miss. An entry is reused only when its key
 matches: the result file's path and a digest of its *content*, the protocol, a digest of everything the protocol
 reads from the sequence (cleaned and file GT, visibility and absence flags, dataset name), and a digest of the
 scoring code (``metrics.py``, ``protocols.py``). Content rather than size + mtime: a same-size rewrite inside the
@@ -19,7 +20,8 @@ happen to be only 0/1. An attribute's score is the mean over the sequences whose
 from __future__ import annotations
 
 import functools
-import json
+import io
+import zipfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence as SequenceType
 
@@ -43,7 +45,8 @@ SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
     "webuav": ("auc", "precision", "norm_precision", "cauc", "macc"),
 }
 LEVEL_KEYS = frozenset(WEBUAV_ATTRIBUTES[14:])  # complexity, size, length: levels 0/1/2, not flags
-_CACHE_FORMAT = 2  # 2: JSON (1 was a pickle, never read again)
+_CACHE_FORMAT = 3  # 3: npz (1 was a pickle, never read again; 2 a JSON file)
+_KEY_FIELDS = 5  # result path, result digest, protocol, GT digest, scorer digest
 assert set(SUMMARY_KEYS) == set(PROTOCOLS)
 
 
@@ -71,26 +74,38 @@ def _cache_file(cache_dir: Path, folder: Path, protocol: str) -> Path:
     folder = folder.resolve()
     readable = "_".join(p for p in (folder.parent.parent.name, folder.parent.name, folder.name) if p)
     readable = safe_filename(readable)[:100]
-    return cache_dir / f"{readable}_{protocol}_{content_digest(str(folder).encode())[:12]}.json"
-
-
-def _to_json(scores: Scores) -> dict:
-    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in scores.items()}
-
-
-def _from_json(scores: dict) -> Scores:
-    return {k: np.asarray(v, dtype=np.float64) if isinstance(v, list) else float(v) for k, v in scores.items()}
+    return cache_dir / f"{readable}_{protocol}_{content_digest(str(folder).encode())[:12]}.npz"
 
 
 def _read_cache(path: Path) -> dict:
     """{sequence: (key, scores)}; anything unreadable or of another shape is an empty cache (a miss)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT:
-            return {}
-        return {name: (tuple(key), _from_json(scores)) for name, (key, scores) in data["entries"].items()}
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
-        return {}  # missing, truncated, hand-edited or from another version: start afresh
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["format"]) != _CACHE_FORMAT:
+                return {}
+            names, keys = data["names"].tolist(), data["keys"]
+            if keys.shape != (len(names), _KEY_FIELDS):
+                return {}
+            columns = {f[len("score_"):]: data[f] for f in data.files if f.startswith("score_")}
+            if not columns or any(len(c) != len(names) for c in columns.values()):
+                return {}
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
+        return {}  # missing, truncated, hand-edited, from another version, or holding pickled objects: start afresh
+    return {name: (tuple(keys[i].tolist()),
+                   {k: (float(c[i]) if c.ndim == 1 else c[i].astype(np.float64)) for k, c in columns.items()})
+            for i, name in enumerate(names)}
+
+
+def _write_cache(path: Path, cache: dict) -> None:
+    names = list(cache)
+    score_keys = list(cache[names[0]][1])
+    arrays = {"format": np.array(_CACHE_FORMAT), "names": np.array(names, dtype=str),
+              "keys": np.array([list(cache[n][0]) for n in names], dtype=str)}
+    for key in score_keys:
+        arrays[f"score_{key}"] = np.stack([np.asarray(cache[n][1][key], dtype=np.float64) for n in names])
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write(path, buffer.getvalue())
 
 
 def score_tracker(sequences: SequenceType[Sequence], result_folder: str | Path, protocol: str = "pytracking",
@@ -131,9 +146,7 @@ def score_tracker(sequences: SequenceType[Sequence], result_folder: str | Path, 
             if use_cache:
                 cache[name] = (keys[name], scores)
         if use_cache:
-            entries = {name: (list(key), _to_json(scores)) for name, (key, scores) in cache.items()}
-            atomic_write(cache_file, json.dumps({"format": _CACHE_FORMAT, "entries": entries},
-                                                separators=(",", ":")))
+            _write_cache(cache_file, cache)
     return {seq.name: scored[seq.name] for seq in sequences}
 
 
