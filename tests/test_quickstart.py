@@ -61,3 +61,20 @@ def test_quickstart_reports_three_score_sets_and_checks_the_bars(tmp_path, monke
     assert ok and "4.0x" in verdict
     assert not qs.check_bars({"tracker": {"auc": 0.29}, "static_baseline": {"auc": 0.1},
                               "template_matching": {"auc": 0.2}})[0]
+
+
+def test_quickstart_stops_when_sequences_are_lost(tmp_path, monkeypatch, capsys, train_dataset_writers):
+    """A worker killed mid-run leaves 'lost' / 'not_started' outcomes, not 'failed': they must stop it too."""
+    from lib.test.evaluation.datasets import get_dataset
+    from lib.test.evaluation.running import Outcome
+    moving_square_stack(train_dataset_writers, tmp_path / "stack")
+    qs = load_quickstart()
+    monkeypatch.setattr(qs, "make_data", lambda: None)
+    monkeypatch.setattr(qs, "train", lambda no_progress: None)
+    monkeypatch.setattr(qs, "get_dataset", lambda name: get_dataset(f"vot:{tmp_path / 'stack'}"))
+    monkeypatch.setattr(qs, "TRACKER", "template_matching")
+    monkeypatch.setattr(qs, "run_dataset", lambda sequences, *a, **k: [Outcome("one", "done", 8, 0.1),
+                                                                       Outcome("two", "lost")])
+    code = qs.main(["--threads", "2", "--save_dir", str(tmp_path / "out"), "--data_root", str(tmp_path),
+                    "--no_progress"])
+    assert code == 2 and "1 sequence(s) not tracked (two)" in capsys.readouterr().err

@@ -73,10 +73,10 @@ def track_all(sequences, threads: int, no_progress: bool) -> dict[str, Path]:
                              replace_other=True)
         outcomes = run_dataset(sequences, functools.partial(build_tracker, tracker, param, None), folder,
                                threads=threads, progress=not no_progress)
-        failed = [o.sequence for o in outcomes if o.status == "failed"]
-        if failed:
-            raise RuntimeError(f"{tracker}: {len(failed)} sequence(s) failed ({', '.join(failed[:5])}); "
-                               f"tracebacks in {folder / 'errors.log'}")
+        unfinished = [o.sequence for o in outcomes if o.status not in ("done", "skipped")]  # failed, lost, ...
+        if unfinished:
+            raise RuntimeError(f"{tracker}: {len(unfinished)} sequence(s) not tracked ({', '.join(unfinished[:5])}); "
+                               f"see {folder / 'errors.log'}; a rerun tracks the rest")
     return folders
 
 
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
         stage(f"3/4 tracking {len(sequences)} test sequences with {args.threads} workers: trained tracker, "
               f"static box, template matching")
         folders = track_all(sequences, args.threads, args.no_progress)
-    except (subprocess.CalledProcessError, RuntimeError) as error:
+    except (subprocess.CalledProcessError, RuntimeError, ValueError) as error:  # ValueError: a tracker that cannot be built
         print(f"error: quick start stopped: {error}", file=sys.stderr)
         return 2
 
