@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +45,7 @@ import numpy as np
 
 from lib.paths import PROJECT_ROOT
 from lib.test.evaluation.results import boxes_text, dataset_folder
+from lib.utils.bench import child_env, timed
 
 NUMPY_SCRIPT = '''"""Plain numpy scoring of a WebUAV-layout split: per tracker, mean over sequences of the AUC (21 IoU
 thresholds, strict >) and the precision at 20 px; row 0 is the GT, absent frames (flag or 0,0,0,0 row) fail."""
@@ -202,23 +201,6 @@ def prepared(root: Path, kind: str, params: dict, make) -> dict:
 
 
 # -- timing ---------------------------------------------------------------------------------------------------------
-
-def child_env(code: Path) -> dict:
-    """The environment of a timed command: ``code``'s ``lib`` first, no dataset or output overrides."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKING_")}
-    env["PYTHONPATH"] = str(code)
-    return env
-
-
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
-    """Wall seconds from launch to exit, and stdout; a failed command stops the benchmark with its stderr."""
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
-    return seconds, proc.stdout
-
 
 def analysis_command(code: Path, root: Path, labels: list[str], protocol: str, save_dir: Path,
                      *options: str) -> list[str]:

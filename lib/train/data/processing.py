@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from lib.train.data.transforms import PairAugmentation, PairRoll, flip_box, normalize_image, swap_left_right, \
-    to_grayscale
+from lib.train.data.transforms import PairAugmentation, PairRoll, normalize_image, swap_left_right, to_grayscale
 from lib.utils.crop import MIN_CROP_SIDE, check_box, crop_square
 from lib.utils.heatmap import gaussian_heatmap
 
@@ -67,8 +66,10 @@ class TrackingProcessing:
         return cx, cy, extent * self.search_area_factor[mode]
 
     def _crops(self, images, boxes, mode: str, roll: PairRoll, rng: np.random.Generator) -> dict | None:
+        # per-pair geometry in numpy float64 and Python floats: as torch ops these few-element tensors cost more in
+        # dispatch than the whole warp
         size = int(self.output_sz[mode])
-        tensors, masks, norm_boxes = [], [], []
+        pixels, masks, norm_boxes = [], [], []
         for i, (image, box) in enumerate(zip(images, boxes)):
             # the sampler passes only visible frames: a NaN or empty box here is a bug upstream
             box = check_box(box, f"{mode} box {i} (visible frames must have finite, positive-size boxes)")
@@ -78,24 +79,23 @@ class TrackingProcessing:
             crop, mask, transform = crop_square(image, (cx, cy), side, size)
             if mode == "search" and (mask.all() or self._downsampled(mask).all()):
                 return None  # nothing but padding for the network to look at
-            crop_box = torch.as_tensor(transform.box_to_crop(np.asarray(box)), dtype=torch.float64)
-            centre = (crop_box[:2] + crop_box[2:] / 2) / size
-            if not bool(((centre >= 0) & (centre < 1)).all()):
+            x, y, w, h = transform.box_to_crop(np.asarray(box)).tolist()
+            if not (0 <= (x + w / 2) / size < 1 and 0 <= (y + h / 2) / size < 1):
                 return None  # the target centre is not in the crop: no centre-head target
             if roll.grayscale:
                 crop = to_grayscale(crop)
             if roll.flip:
-                crop, mask, crop_box = crop[:, ::-1], mask[:, ::-1], flip_box(crop_box, size)
+                crop, mask, x = crop[:, ::-1], mask[:, ::-1], size - x - w  # flip_box, on floats
             brightness = self.augmentation.brightness(rng) if self.augment else 1.0
-            tensors.append(normalize_image(crop, brightness))
+            pixels.append(normalize_image(crop, brightness).numpy())
             masks.append(mask)
             # the part of the box inside the crop: targets stay in [0, 1] like the box head's outputs
-            x0, y0 = (crop_box[:2] / size).clamp(0, 1)
-            x1, y1 = ((crop_box[:2] + crop_box[2:]) / size).clamp(0, 1)
-            norm_boxes.append(torch.stack([x0, y0, x1 - x0, y1 - y0]).float())
-        # stacked with numpy: see normalize_image on torch's threading overhead for these sizes
-        return {f"{mode}_images": torch.from_numpy(np.stack([t.numpy() for t in tensors])),
-                f"{mode}_anno": torch.stack(norm_boxes), f"{mode}_masks": torch.from_numpy(np.stack(masks))}
+            x0, y0 = min(max(x / size, 0.0), 1.0), min(max(y / size, 0.0), 1.0)
+            x1, y1 = min(max((x + w) / size, 0.0), 1.0), min(max((y + h) / size, 0.0), 1.0)
+            norm_boxes.append((x0, y0, x1 - x0, y1 - y0))
+        return {f"{mode}_images": torch.from_numpy(np.stack(pixels)),
+                f"{mode}_anno": torch.from_numpy(np.array(norm_boxes, dtype=np.float32)),
+                f"{mode}_masks": torch.from_numpy(np.stack(masks))}
 
     def _downsampled(self, mask: np.ndarray) -> np.ndarray:
         """The mask seen by the backbone: one value per feature cell, taken at the cell centre."""
