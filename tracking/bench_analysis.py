@@ -11,14 +11,16 @@ which scoring never reads) and the result files of 3 trackers, then times, alter
 keeping the best of ``--repeats``:
 
 * ``numpy``: a plain numpy script (written beside the data) that reads the same GT, absence and result files and
-  computes each tracker's AUC and precision;
+  computes each tracker's WebUAV-3M scores (AUC, Pre, nPre, cAUC, mAcc) one sequence at a time, as the toolkit
+  does;
 * ``cold``: ``python tracking/analysis_results.py --dataset webuav3m --protocol P --trackers ...`` with an empty
   score cache (a fresh ``--save_dir``): imports, dataset loading, parsing, scoring, writing the cache;
 * ``warm``: the same command again with that cache in place.
 
 Every command is a subprocess, timed from launch to exit. The operating system's file cache is warm for all of
-them (the files were just written). A first, untimed run of each command (``--format json``) checks that its AUCs
-equal the numpy script's and fills the warm cache; the timed runs print the default table.
+them (the files were just written). A first, untimed run of each command (``--format json``) checks that its scores
+equal the numpy script's (all five under ``webuav``, the AUC otherwise) and fills the warm cache; the timed runs
+print the default table.
 
 Start-up (``--startup``): a set in the LaSOT layout (``<class>/<class>-<n>/{groundtruth.txt, full_occlusion.txt,
 out_of_view.txt, nlp.txt}`` + ``testing_set.txt``, 280 sequences, ~690k frames, no images) and
@@ -47,8 +49,9 @@ from lib.paths import PROJECT_ROOT
 from lib.test.evaluation.results import boxes_text, dataset_folder
 from lib.utils.bench import child_env, timed
 
-NUMPY_SCRIPT = '''"""Plain numpy scoring of a WebUAV-layout split: per tracker, mean over sequences of the AUC (21 IoU
-thresholds, strict >) and the precision at 20 px; row 0 is the GT, absent frames (flag or 0,0,0,0 row) fail."""
+NUMPY_SCRIPT = '''"""Plain numpy scoring of a WebUAV-layout split with the WebUAV-3M toolkit's five scores, one sequence at a
+time as the toolkit does: per tracker, the mean over sequences of AUC, Pre, nPre, cAUC and mAcc. Row 0 is the GT
+(not for mAcc); absent frames (flag or 0,0,0,0 row) are scored against the box 0,0,0,0."""
 import json
 import os
 import sys
@@ -56,29 +59,47 @@ import sys
 import numpy as np
 
 split, folders = sys.argv[1], sys.argv[2:]
-thresholds = np.linspace(0.0, 1.0, 21)
+eps = np.finfo(np.float64).eps
+success_t, precision_t, norm_t = np.linspace(0.0, 1.0, 21), np.arange(51.0), np.arange(51) / 100.0
 names = sorted(n for n in os.listdir(split) if os.path.isfile(os.path.join(split, n, "groundtruth_rect.txt")))
 truth = []
 for name in names:
     gt = np.loadtxt(os.path.join(split, name, "groundtruth_rect.txt"), delimiter=",", ndmin=2)
     absent = np.loadtxt(os.path.join(split, name, "absent.txt"), ndmin=1).astype(bool) | (gt == 0).all(axis=1)
+    gt[absent] = 0.0
     truth.append((gt, absent))
+
+
+def inter_union(p, g):
+    iw = np.minimum(p[:, 0] + p[:, 2], g[:, 0] + g[:, 2]) - np.maximum(p[:, 0], g[:, 0])
+    ih = np.minimum(p[:, 1] + p[:, 3], g[:, 1] + g[:, 3]) - np.maximum(p[:, 1], g[:, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    return inter, p[:, 2] * p[:, 3] + g[:, 2] * g[:, 3] - inter
+
+
 scores = {}
-for folder in folders:
-    aucs, precisions = [], []
-    for name, (gt, absent) in zip(names, truth):
-        p = np.loadtxt(os.path.join(folder, name + ".txt"), delimiter=",", ndmin=2)
-        p[0] = gt[0]
-        iw = np.minimum(p[:, 0] + p[:, 2], gt[:, 0] + gt[:, 2]) - np.maximum(p[:, 0], gt[:, 0])
-        ih = np.minimum(p[:, 1] + p[:, 3], gt[:, 1] + gt[:, 3]) - np.maximum(p[:, 1], gt[:, 1])
-        inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-        iou = inter / (p[:, 2] * p[:, 3] + gt[:, 2] * gt[:, 3] - inter)
-        iou[absent] = -1.0
-        aucs.append((iou[:, None] > thresholds).mean())
-        err = np.hypot(*((p[:, :2] + (p[:, 2:] - 1) / 2) - (gt[:, :2] + (gt[:, 2:] - 1) / 2)).T)
-        err[absent] = np.inf
-        precisions.append(np.mean(err <= 20))
-    scores[folder] = {"auc": float(np.mean(aucs)), "precision": float(np.mean(precisions))}
+with np.errstate(divide="ignore", invalid="ignore"):
+    for folder in folders:
+        rows = []
+        for name, (gt, absent) in zip(names, truth):
+            raw = np.loadtxt(os.path.join(folder, name + ".txt"), delimiter=",", ndmin=2)
+            p = raw.copy()
+            p[0] = gt[0]
+            inter, union = inter_union(p, gt)
+            iou = inter / (union + eps)
+            centre = lambda b: b[:, :2] + (b[:, 2:] - 1) / 2
+            err = np.linalg.norm(centre(p) - centre(gt), axis=1)
+            norm_err = np.linalg.norm((centre(p) - centre(gt)) / (gt[:, 2:] + 1e-16), axis=1)
+            rho2 = ((p[:, :2] + p[:, 2:] / 2 - gt[:, :2] - gt[:, 2:] / 2) ** 2).sum(axis=1)
+            c2 = ((np.maximum(p[:, :2] + p[:, 2:], gt[:, :2] + gt[:, 2:]) - np.minimum(p[:, :2], gt[:, :2])) ** 2).sum(1)
+            v = 4 / np.pi ** 2 * (np.arctan(gt[:, 2] / gt[:, 3]) - np.arctan(p[:, 2] / p[:, 3])) ** 2
+            ciou = iou - rho2 / c2 - v / (1 - iou + v + eps) * v
+            raw_inter, raw_union = inter_union(raw, gt)
+            accuracy = np.where(absent, np.isnan(raw).all(axis=1), np.nan_to_num(np.clip(raw_inter / raw_union, 0, 1)))
+            rows.append([(np.clip(iou, 0, 1)[:, None] > success_t).mean(), (err[:, None] <= precision_t).mean(0)[20],
+                         (norm_err[:, None] <= norm_t).mean(), (np.clip(ciou, 0, 1)[:, None] > success_t).mean(),
+                         accuracy.mean()])
+        scores[folder] = dict(zip(("auc", "precision", "norm_precision", "cauc", "macc"), np.mean(rows, axis=0).tolist()))
 print(json.dumps(scores))
 '''
 
@@ -209,13 +230,18 @@ def analysis_command(code: Path, root: Path, labels: list[str], protocol: str, s
             "--data_root", str(root / "data"), "--save_dir", str(save_dir), *options]
 
 
-def check_same_auc(reference: dict, output: str, labels: list[str], root: Path, where: str) -> None:
+def check_same_scores(reference: dict, output: str, labels: list[str], root: Path, protocol: str,
+                      where: str) -> None:
+    """The command's scores equal the numpy script's: all five under ``webuav`` (the script computes that
+    toolkit's scores), the AUC under the other protocols (their rules differ only on frames this set does not have)."""
     scores = json.loads(output)
+    keys = ("auc", "precision", "norm_precision", "cauc", "macc") if protocol == "webuav" else ("auc",)
     for label in labels:
-        ours = scores[label]["auc"]
-        theirs = reference[str(root / "results" / label / dataset_folder("webuav3m"))]["auc"]
-        if abs(ours - theirs) > 1e-9:
-            raise SystemExit(f"{where}: AUC of {label} is {ours:.6f}, the numpy script's {theirs:.6f}")
+        theirs = reference[str(root / "results" / label / dataset_folder("webuav3m"))]
+        for key in keys:
+            if abs(scores[label][key] - theirs[key]) > 1e-9:
+                raise SystemExit(f"{where}: {key} of {label} is {scores[label][key]:.6f}, the numpy script's "
+                                 f"{theirs[key]:.6f}")
 
 
 def bench_analysis(root: Path, made: dict, codes: list[Path], protocols: list[str], repeats: int) -> None:
@@ -234,7 +260,7 @@ def bench_analysis(root: Path, made: dict, codes: list[Path], protocols: list[st
         for protocol in protocols:
             _, out = timed(analysis_command(code, root, labels, protocol, root / "out" / f"warm_{i}", "--format",
                                             "json"), child_env(code))
-            check_same_auc(reference, out, labels, root, f"{code} --protocol {protocol}")
+            check_same_scores(reference, out, labels, root, protocol, f"{code} --protocol {protocol}")
     for rep in range(repeats):  # timed: the default table output, as a user runs it
         keep("numpy", timed(numpy_cmd)[0])
         for i, code in enumerate(codes):
