@@ -9,7 +9,7 @@ Nothing is written to disk: there is no generated ``local.py``.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,3 +104,29 @@ def resolve_root(name: str, root: str | os.PathLike | None) -> Path:
             f"dataset {name!r} not found at {root} (given as root=). Expected layout: "
             f"{DATASET_LAYOUTS.get(_FOLDER_BY_KEY.get(dataset_key(name), name), '?')}")
     return root
+
+
+def plain_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name an entry directly inside a folder, or None if it can.
+
+    Sequence names come from list files anyone can edit and become folders under a dataset root and file names in
+    a results folder: an absolute path, '..' or a path separator would read or write outside them.
+    """
+    if name in ("", ".", ".."):
+        return "empty, '.' or '..'"
+    if name.startswith(("/", "\\")) or PureWindowsPath(name).drive:
+        return "an absolute path"
+    if ".." in name.replace("\\", "/").split("/"):
+        return "a path through '..'"
+    if "/" in name or "\\" in name:
+        return "a path (it has a separator '/' or '\\')"
+    return None
+
+
+def check_plain_name(name: str, where: str, what: str = "sequence name") -> str:
+    """``name``, or a ValueError naming ``where`` (file and line, or whatever gave the name) and the entry."""
+    problem = plain_name_problem(name)
+    if problem is not None:
+        raise ValueError(f"{where}: {what} {name!r} must be a plain name, not {problem}: it would point outside "
+                         f"its folder")
+    return name

@@ -47,7 +47,7 @@ def test_an_unusable_first_box_without_a_recorded_file_still_names_line_1(tmp_pa
 def test_a_sequence_name_that_leaves_the_results_folder_is_refused(tmp_path, name):
     name = str(tmp_path / "elsewhere") if name == "<absolute>" else name
     folder = tmp_path / "results" / "tracker" / "param" / "dataset"
-    with pytest.raises(ValueError, match="sequence name .* results folder"):
+    with pytest.raises(ValueError, match="results folder .*: sequence name .* must be a plain name"):
         result_path(folder, name)
     with pytest.raises(ValueError, match="sequence name"):
         write_result(folder, name, np.ones((2, 4)), np.ones(2))

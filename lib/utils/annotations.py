@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
-from pathlib import PureWindowsPath
-
 import numpy as np
+
+from lib.paths import check_plain_name
 
 _SEPARATORS = re.compile(r"[,;\s]+")  # \s: any whitespace, as np.loadtxt splits it
 _RARE_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e"  # ASCII characters where str.splitlines() breaks a line and loadtxt does not
@@ -98,25 +98,18 @@ def parse_flags(text: str, name: str) -> np.ndarray:
 
 
 def parse_name_list(text: str, name: str) -> list[str]:
-    """One sequence name per line (surrounding whitespace and blank lines skipped) -> names.
+    """One sequence name per line of a list file (``name`` names the file) -> names; '#' starts a comment,
+    surrounding whitespace and blank lines are skipped.
 
     A name from a list file becomes a folder under the dataset root (and a result file name), so it must be a plain
-    name: an absolute path, '.' or '..', or one with a path separator is an error naming the file, line and entry.
+    name (``lib.paths.check_plain_name``): otherwise an error naming the file, line and entry.
     """
     names = []
     for line_no, line in enumerate(text.splitlines(), start=1):
-        entry = line.strip()
+        entry = line.split("#", 1)[0].strip()
         if entry:
             names.append(check_plain_name(entry, f"{name}, line {line_no}"))
     return names
-
-
-def check_plain_name(entry: str, where: str) -> str:
-    """``entry`` when it names something inside a folder (no separator, not '.', '..' or a drive); else an error."""
-    if entry in (".", "..") or "/" in entry or "\\" in entry or PureWindowsPath(entry).drive:
-        raise ValueError(f"{where}: sequence name {entry!r} must be a plain folder name: an absolute path, '..' "
-                         f"or a path separator points outside the dataset root")
-    return entry
 
 
 def clean_sentence(text: str | None) -> str | None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import numpy as np
 
-from lib.paths import output_root
+from lib.paths import check_plain_name, output_root
 from lib.utils.io import atomic_write, remove_stale_temp_files
 
 
@@ -32,12 +32,7 @@ def results_dir(tracker: str, param: str, dataset: str, root: str | os.PathLike 
 
 def sequence_file(folder: Path, sequence: str, suffix: str) -> Path:
     """``<folder>/<sequence><suffix>``; a sequence name that would put the file elsewhere is an error naming it."""
-    one_part = (sequence,)  # neither a POSIX nor a Windows path splits it (no '/', '\\', drive, empty)
-    if sequence == ".." or PurePosixPath(sequence).parts != one_part or PureWindowsPath(sequence).parts != one_part:
-        raise ValueError(f"sequence name {sequence!r} would not name a file inside the results folder {folder}: "
-                         f"a sequence name must be a plain file name (not empty, '.', '..', absolute, or holding "
-                         f"'/', '\\' or a drive)")
-    return Path(folder) / f"{sequence}{suffix}"
+    return Path(folder) / f"{check_plain_name(sequence, f'results folder {folder}')}{suffix}"
 
 
 def result_path(folder: Path, sequence: str) -> Path:

@@ -14,7 +14,7 @@ from lib.paths import DatasetNotFoundError, dataset_root
 from lib.test.evaluation.data import (Sequence, frames_or_pattern, list_images, list_stems, list_subfolders,
                                       make_sequence, numbered_frames, read_boxes, read_name_list,
                                       read_optional_flags, read_sentence)
-from lib.utils.annotations import check_plain_name
+from lib.paths import check_plain_name
 
 SUBSEQUENCE_TABLE = Path(__file__).with_name("uav123_subsequences.txt")
 

@@ -11,7 +11,8 @@ import os
 import numpy as np
 
 from lib.train.dataset.base_video_dataset import BaseVideoDataset, SequenceAnno
-from lib.train.dataset.reading import check_name, join
+from lib.paths import check_plain_name
+from lib.train.dataset.reading import join
 
 
 class MSCOCOSeq(BaseVideoDataset):
@@ -36,7 +37,7 @@ class MSCOCOSeq(BaseVideoDataset):
             raise ValueError(f"{self.storage.describe(ann_file)}: not valid JSON ({err})") from None
         self._categories = {c["id"]: c for c in data.get("categories", [])}
         where = self.storage.describe(ann_file)
-        self._image_files = {img["id"]: check_name(img["file_name"], f"{where}, image id {img['id']}", "file_name")
+        self._image_files = {img["id"]: check_plain_name(img["file_name"], f"{where}, image id {img['id']}", "file_name")
                              for img in data.get("images", [])}
         # keep only what a sample needs, not the segmentation polygons
         self._objects = {}

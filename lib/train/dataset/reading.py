@@ -6,13 +6,13 @@ directly, so the readers work unchanged on a folder or an LMDB pack. Errors name
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from lib.utils.annotations import clean_sentence, parse_boxes, parse_flags, parse_rows
+from lib.paths import check_plain_name
+from lib.utils.annotations import clean_sentence, parse_boxes, parse_flags, parse_name_list, parse_rows
 from lib.utils.image import IMAGE_EXTENSIONS, natural_key
 
 
@@ -92,42 +92,6 @@ def check_frame_count(dataset: str, seq: str, boxes: np.ndarray, frames: Sequenc
                          f"in {frames_desc}")
 
 
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a sequence folder directly inside a dataset (split) folder, or None if it can.
-
-    Names come from list files anyone can edit; joined to the root, an absolute path or a '..' would read (and an
-    LMDB key would miss) files outside the dataset.
-    """
-    parts = re.split(r"[\\/]", name)
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-        return "an absolute path"
-    if ".." in parts or "." in parts:
-        return "a path with '..' or '.'"
-    if len(parts) > 1:
-        return "a path (it has a path separator '/' or '\\')"
-    return None
-
-
-def check_name(name: str, where: str, what: str = "sequence name") -> str:
-    """``name``, or a ValueError naming ``where`` (file and line) and the entry when it is not a plain name."""
-    problem = name_problem(name)
-    if problem is not None:
-        raise ValueError(f"{where}: {what} {name!r} is {problem}; only plain names of entries inside the dataset's "
-                         f"folders are allowed")
-    return name
-
-
-def parse_name_list(text: str, where: str) -> list[str]:
-    """One sequence name per line of a list file (``where`` names it); '#' starts a comment, blank lines are
-    skipped, and each name must be a plain folder name (:func:`check_name`)."""
-    names = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        name = line.split("#", 1)[0].strip()
-        if name:
-            names.append(check_name(name, f"{where}, line {line_no}"))
-    return names
-
-
 def read_name_list(names: str | os.PathLike | Iterable[str] | None, what: str = "seq_names") -> list[str] | None:
     """Sequence names given as a list (``what``: the argument, for errors), or as a text file with one name per
     line ('#' starts a comment); each must be a plain folder name."""
@@ -138,7 +102,7 @@ def read_name_list(names: str | os.PathLike | Iterable[str] | None, what: str = 
         if not path.is_file():
             raise FileNotFoundError(f"sequence name list not found: {path}")
         return parse_name_list(path.read_text(encoding="utf-8-sig"), str(path))
-    return [check_name(str(n), f"{what}, entry {k}") for k, n in enumerate(names, start=1)]
+    return [check_plain_name(str(n), f"{what}, entry {k}") for k, n in enumerate(names, start=1)]
 
 
 def restrict_to(available: Sequence[str], wanted: Sequence[str] | None, where: str) -> list[str]:
