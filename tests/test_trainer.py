@@ -209,6 +209,21 @@ def test_resume_from_explicit_path_and_nothing_left_to_do(tmp_path):
     assert "nothing to do" in again.dirs.log_file.read_text()
 
 
+def test_a_killed_runs_half_written_checkpoint_is_removed_when_training_starts(tmp_path):
+    import subprocess
+    import sys
+
+    from lib.utils import io
+    cfg = toy_config(epochs=1)
+    trainer = build_toy_trainer(tmp_path, cfg)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = trainer.dirs.checkpoint_dir / f".ep0001.pth.{io._HOST}_{int(dead.stdout)}.abcd1234.tmp"
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"half a checkpoint")
+    trainer.train()
+    assert not leftover.exists() and (trainer.dirs.checkpoint_dir / "ep0001.pth").is_file()
+
+
 def test_checkpoint_of_another_network_is_an_error_naming_the_file(tmp_path):
     cfg = toy_config(epochs=2)
     build_toy_trainer(tmp_path, cfg).train(max_epochs=1)

@@ -79,7 +79,7 @@ def config_with_overrides(script: str, config: str | None, overrides: list[str])
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="profile_set_") as handle:
             yaml.safe_dump(tree, handle)
             handle.flush()
-            merge_yaml(cfg, handle.name)  # strict: unknown keys and wrong types are errors
+            merge_yaml(cfg, handle.name, script)  # strict: unknown keys, wrong types and list elements are errors
     return cfg
 
 

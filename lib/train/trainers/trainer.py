@@ -43,6 +43,7 @@ from lib.train.trainers.checkpoint import (CHECKPOINT_FORMAT, CheckpointError, C
                                            capture_rng_state, checkpoint_path, load_checkpoint, prune_checkpoints,
                                            resolve_resume, restore_rng_state, save_checkpoint, unwrap_model)
 from lib.train.trainers.logging import MeanMeter, RunDirs, RunLogger, format_stats, to_float
+from lib.utils.io import remove_stale_temp_files
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -203,6 +204,7 @@ class Trainer:
         return result
 
     def _start(self, resume, stop: int, reschedule: bool) -> None:
+        self._on_main(lambda: remove_stale_temp_files(self.dirs.checkpoint_dir))  # a killed run's half-written files
         path = self._on_main(lambda: resolve_resume(self.dirs.checkpoint_dir, resume))
         if path is not None:
             self._load(Path(path), stop, reschedule)
