@@ -217,7 +217,8 @@ def test_a_killed_runs_half_written_checkpoint_is_removed_when_training_starts(t
     cfg = toy_config(epochs=1)
     trainer = build_toy_trainer(tmp_path, cfg)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    leftover = trainer.dirs.checkpoint_dir / f".ep0007.pth.{io._HOST}_{int(dead.stdout)}.abcd1234.tmp"  # not rewritten
+    # a temp file of a later epoch: no write of this run replaces it, so only the start-up cleanup removes it
+    leftover = trainer.dirs.checkpoint_dir / f".ep0007.pth.{io._HOST}_{int(dead.stdout)}.abcd1234.tmp"
     leftover.parent.mkdir(parents=True, exist_ok=True)
     leftover.write_bytes(b"half a checkpoint")
     trainer.train()
