@@ -4,8 +4,9 @@ Each protocol takes ``pred`` (N, 4) and ``gt`` (T, 4) as ``x, y, w, h`` float ar
 (T,) bool array (False = target absent), and a sequence ``name`` used in error messages. Which GT (the cleaned
 one with NaN rows for absent / invalid frames, or the annotation file's) and which flags each protocol reads from a
 ``Sequence`` is :func:`protocol_inputs`, following what each toolkit's loaders give it. It returns a dict of
-floats and curves, all fractions in [0, 1]: ``auc``, ``precision``, ``norm_precision``, ``success_curve`` (21 pts), ``precision_curve`` (51 pts),
-``norm_precision_curve`` (51 pts), and for ``webuav`` also ``cauc``, ``complete_success_curve``, ``macc``.
+floats and curves, all fractions in [0, 1]: ``auc``, ``precision``, ``norm_precision``, ``success_curve``
+(21 pts), ``precision_curve`` (51 pts), ``norm_precision_curve`` (51 pts), and for ``webuav`` also ``cauc``,
+``complete_success_curve``, ``macc``.
 Everything is vectorised over frames, and over sequences: :func:`score_sequences` lays many sequences end to end
 and scores them in one pass (the per-sequence functions are that with one sequence), so scoring a benchmark costs
 a few numpy calls per tracker rather than a few hundred per sequence.
