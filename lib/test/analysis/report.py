@@ -105,7 +105,7 @@ def _write_cache(path: Path, cache: dict) -> None:
         arrays[f"score_{key}"] = np.stack([np.asarray(cache[n][1][key], dtype=np.float64) for n in names])
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    atomic_write(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue(), fsync=False)  # a cache: losing it to a power cut costs a rescore
 
 
 def score_tracker(sequences: SequenceType[Sequence], result_folder: str | Path, protocol: str = "pytracking",
