@@ -51,9 +51,9 @@ def ensure_split(root: Path, split: str, night: bool = False, generate_missing: 
         todo = unfinished_generation(folder)
         if todo:
             raise ValueError(f"SynthUAV split {folder} is incomplete (an interrupted generation of {todo['num']} "
-                               f"sequences) and {root} is read-only: complete it where it is writable with "
-                               f"python tracking/make_synthetic.py --split {split}{' --night' if night else ''} "
-                               f"--seed {todo['seed']} --num {todo['num']}")
+                             f"sequences) and {root} is read-only: complete it where it is writable with "
+                             f"python tracking/make_synthetic.py --split {split}{' --night' if night else ''} "
+                             f"--seed {todo['seed']} --num {todo['num']}")
         return
     root.mkdir(parents=True, exist_ok=True)
     with open(root / f".{folder.name}.lock", "a") as lock:
