@@ -135,10 +135,12 @@ def _leaves(tree: dict, prefix: str = ""):
 
 
 def _family_module(family: str):
+    """``lib/config/<family>/config.py``: the defaults of a tracker family (``lib/families.py``)."""
     try:
         return importlib.import_module(f"lib.config.{family}.config")
     except ModuleNotFoundError:
-        raise ConfigError(f"unknown config family {family!r} (no lib/config/{family}/config.py)") from None
+        raise ConfigError(f"unknown config family {family!r} (no lib/config/{family}/config.py; families are "
+                          f"listed in lib/families.py)") from None
 
 
 def merge_yaml(cfg: EasyDict, yaml_path: str | os.PathLike, family: str | None = None) -> EasyDict:

@@ -1,18 +1,15 @@
-"""Build a network from a config: ``cfg.MODEL.NETWORK`` names the family's builder."""
+"""Build a network from a config: ``cfg.MODEL.NETWORK`` names the family (``lib/families.py``) whose builder runs."""
 from __future__ import annotations
 
-
-def _builders() -> dict:
-    from lib.models.ostrack import build_ostrack
-    return {"ostrack": build_ostrack}
+from lib.families import load_part
 
 
 def build_network(cfg, load_pretrained: bool = True):
-    builders = _builders()
-    name = cfg.MODEL.NETWORK
-    if name not in builders:
-        raise KeyError(f"unknown MODEL.NETWORK {name!r}; known: {', '.join(sorted(builders))}")
-    net = builders[name](cfg)
+    try:
+        builder = load_part(cfg.MODEL.NETWORK, "network")
+    except KeyError as err:
+        raise KeyError(f"MODEL.NETWORK: {err.args[0]}") from None
+    net = builder(cfg)
     if load_pretrained and cfg.MODEL.PRETRAIN_FILE:
         from lib.models.backbones.pretrained import load_pretrained_vit
         load_pretrained_vit(net.backbone, cfg.MODEL.PRETRAIN_FILE)  # a name in pretrained_models/ or a path

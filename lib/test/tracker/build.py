@@ -7,6 +7,7 @@ from typing import Mapping
 import torch
 
 from lib.config import load_config
+from lib.families import family_names, load_part
 from lib.config.merge import experiment_yaml
 from lib.models import build_network
 from lib.paths import output_root
@@ -14,11 +15,6 @@ from lib.train.run_training import config_name_of
 from lib.train.trainers.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 from lib.train.trainers.logging import RunDirs
 from lib.utils.io import file_digest
-
-
-def _tracker_classes() -> dict:
-    from lib.test.tracker.ostrack import OSTrackTracker
-    return {"ostrack": OSTrackTracker}
 
 
 def default_checkpoint(tracker: str, param: str, epoch: int) -> Path:
@@ -32,14 +28,14 @@ def _baselines() -> dict:
 
 
 def tracker_names() -> list[str]:
-    return sorted(_tracker_classes()) + sorted(_baselines())
+    return family_names() + sorted(_baselines())
 
 
 def resolve_checkpoint(tracker: str, param: str, checkpoint: str | None = None) -> Path | None:
     """The checkpoint a trained tracker will load (None for the untrained baselines); a clear error if missing."""
     if tracker in _baselines():
         return None
-    if tracker not in _tracker_classes():
+    if tracker not in family_names():
         raise KeyError(f"unknown tracker {tracker!r}; known: {', '.join(tracker_names())}")
     path = Path(checkpoint) if checkpoint else default_checkpoint(tracker, param, load_config(tracker, param).TEST.EPOCH)
     if not path.is_file():
@@ -95,7 +91,7 @@ def build_tracker(tracker: str, param: str, checkpoint: str | None = None, devic
     cfg = load_config(tracker, param)
     net = build_network(cfg, load_pretrained=False)
     load_tracker_weights(net, path, tracker, param)
-    return _tracker_classes()[tracker](net, cfg, device)
+    return load_part(tracker, "tracker")(net, cfg, device)
 
 
 def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None) -> dict:

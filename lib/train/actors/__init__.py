@@ -1,14 +1,15 @@
-"""Training objectives, one per tracker family; ``build_actor(script, net, cfg)`` picks one by script name."""
+"""Training objectives, one per tracker family; ``build_actor(script, net, cfg)`` picks the family's actor
+(``lib/families.py``)."""
+from lib.families import load_part
 from lib.train.actors.base import BaseActor
-from lib.train.actors.ostrack import OSTrackActor
-
-ACTORS = {"ostrack": OSTrackActor}
 
 
 def build_actor(script: str, net, cfg) -> BaseActor:
-    if script not in ACTORS:
-        raise KeyError(f"no actor for script {script!r}; known: {', '.join(sorted(ACTORS))}")
-    return ACTORS[script](net, cfg)
+    try:
+        actor = load_part(script, "actor")
+    except KeyError as err:
+        raise KeyError(f"--script: {err.args[0]}") from None
+    return actor(net, cfg)
 
 
-__all__ = ["ACTORS", "BaseActor", "OSTrackActor", "build_actor"]
+__all__ = ["BaseActor", "build_actor"]
