@@ -20,6 +20,9 @@ DATASET_LAYOUTS = {
     "lasot": "lasot/<class>/<class>-<n>/{img/00000001.jpg,groundtruth.txt,full_occlusion.txt,out_of_view.txt,nlp.txt}",
     "trackingnet": "trackingnet/TRAIN_0/{frames/<video>/0.jpg,anno/<video>.txt}",
     "coco": "coco/{images/train2017/*.jpg,annotations/instances_train2017.json}",
+    "refcocog": "refcocog/{refcocog/refs(google).p,refcocog/instances.json} (the refer toolkit's data/ folder) + the "
+                "COCO 2014 train images refcocog/{images/mscoco/images/train2014,images/train2014,train2014}/"
+                "COCO_train2014_<12-digit id>.jpg (a link to a COCO download will do)",
     "tnl2k": "tnl2k/<seq>/{imgs/*.jpg|png,groundtruth.txt,language.txt}",
     "WebUAV-3M": "WebUAV-3M/{Train,Val,Test}/<seq>/{img/000001.jpg,groundtruth_rect.txt,absent.txt,"
                  "attributes.txt,language.txt}",

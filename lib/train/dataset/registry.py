@@ -15,6 +15,7 @@ from lib.train.dataset.got10k import Got10k
 from lib.train.dataset.lasot import Lasot
 from lib.train.dataset.otb99_lang import OTB99Lang
 from lib.train.dataset.reading import list_subfolders
+from lib.train.dataset.refcocog import RefCOCOg
 from lib.train.dataset.storage import open_storage
 from lib.train.dataset.synth_uav import SynthUAV
 from lib.train.dataset.tnl2k import TNL2k
@@ -38,6 +39,7 @@ DATASETS: dict[str, Callable[..., BaseVideoDataset]] = {
     "GOT10K_val": partial(Got10k, split="val"),
     "TRACKINGNET": TrackingNet,
     "COCO17": partial(MSCOCOSeq, split="train", version="2017"),
+    "REFCOCOG": partial(RefCOCOg, split="train"),
     "TNL2K_train": _tnl2k_train,
     "WEBUAV3M_train": partial(WebUAV3M, split="train"),
     "WEBUAV3M_val": partial(WebUAV3M, split="val"),
