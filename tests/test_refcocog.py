@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from lib.train.data.sampler import TrackingSampler
 from lib.train.dataset import MSCOCOSeq, RefCOCOg, build_dataset
 from lib.utils.plain_pickle import PlainPickleError, load_plain_pickle
 
@@ -126,6 +127,21 @@ def test_expressions_of_a_zero_size_box_or_an_empty_sentence_are_left_out(tmp_pa
     refs = [ref(10, 101, 9, "train", {1000: "The giraffe on the left.", 1001: "  \n"})] + REFS[1:]
     ds = RefCOCOg(write_refcocog(tmp_path, train_dataset_writers, refs=refs, instances=instances))
     assert ds.sequence_list == ["10_1000"]
+
+
+def test_the_sampled_sentence_depends_on_the_sample_index_only(tmp_path, train_dataset_writers):
+    ds = RefCOCOg(write_refcocog(tmp_path, train_dataset_writers))
+    expected = {"the giraffe on the left": [1.5, 2.25, 10.5, 7.75], "tallest giraffe": [1.5, 2.25, 10.5, 7.75],
+                "man in a red shirt": [3, 4, 6.5, 5]}
+    sampler = TrackingSampler([ds], samples_per_epoch=30, seed=3)
+    first = [sampler[i] for i in range(30)]
+    again = TrackingSampler([ds], samples_per_epoch=30, seed=3)
+    for i in reversed(range(30)):  # another order, another sampler object: the same pairs
+        assert again[i]["language"] == first[i]["language"]
+    for pair in first:  # each pair's box is its sentence's object, on one image twice
+        assert torch.equal(pair["search_anno"][0], torch.tensor(expected[pair["language"]], dtype=torch.float32))
+        assert np.array_equal(pair["template_images"][0], pair["search_images"][0])
+    assert {pair["language"] for pair in first} == set(expected)  # every expression is drawn
 
 
 # --- bad input -------------------------------------------------------------------------------------------------------
