@@ -45,7 +45,7 @@ def test_missing_root_error_is_actionable(clean_env, tmp_path):
 
 
 def test_every_issue_dataset_is_known():
-    keys = {"got10k", "lasot", "trackingnet", "coco", "tnl2k", "webuav_3m", "otb99_lang", "nat2021",
+    keys = {"got10k", "lasot", "trackingnet", "coco", "refcocog", "tnl2k", "webuav_3m", "otb99_lang", "nat2021",
             "darktrack2021", "uavdark135", "dtb70", "dtb70_nlp", "uav123", "uav123_10fps", "uav20l", "uav20l_nlp",
             "uavdt", "uavdt_nlp", "visdrone2019_sot_test_dev", "visdrone_nlp", "synth_uav"}
     assert {paths.dataset_key(f) for f in paths.DATASET_LAYOUTS} == keys

@@ -507,7 +507,7 @@ def test_registry_unknown_name_lists_valid_names():
         build_dataset("GOT10K_vottrain")
     for name in ("LASOT", "GOT10K_train", "WEBUAV3M_val", "SYNTH_UAV_val_night", "UAVDARK135"):
         assert name in str(err.value)
-    assert len(dataset_names()) == 16
+    assert len(dataset_names()) == 17
 
 
 def test_registry_builds_with_defaults_and_overrides(tmp_path, train_dataset_writers):
