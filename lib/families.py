@@ -28,6 +28,9 @@ FAMILIES: dict[str, Family] = {
     "ostrack": Family(network="lib.models.ostrack:build_ostrack",
                       actor="lib.train.actors.ostrack:OSTrackActor",
                       tracker="lib.test.tracker.ostrack:OSTrackTracker"),
+    "avltrack": Family(network="lib.models.avltrack:build_avltrack",
+                       actor="lib.train.actors.avltrack:AVLTrackActor",
+                       tracker="lib.test.tracker.avltrack:AVLTrackTracker"),
 }
 
 

@@ -4,9 +4,11 @@
     python tracking/test.py ostrack vitb_256_mae_ce_32x4_ep300 --dataset dtb70_nlp --threads 8 --num_gpus 4
     python tracking/test.py ostrack synth_tiny --dataset lasot --shard 0/4      # this machine: every 4th sequence
     python tracking/test.py template_matching default --dataset vot:/data/vot2020/bag  # a baseline, no checkpoint
+    python tracking/test.py avltrack synth_tiny --language shuffled   # each sequence gets another one's sentence
 
 Results: ``<output root>/test/tracking_results/<tracker>/<param>/<dataset>/<seq>.txt`` (x,y,w,h floats per frame,
-written atomically) and ``<seq>_time.txt`` (seconds per frame). Finished sequences are skipped, so a rerun resumes.
+written atomically) and ``<seq>_time.txt`` (seconds per frame); ``--language shuffled|none`` writes to
+``<param>-lang_shuffled`` / ``<param>-lang_none`` instead (``lib/test/evaluation/language_modes.py``). Finished sequences are skipped, so a rerun resumes.
 A failing sequence does not stop the others; its traceback goes to ``errors.log`` in the results folder.
 
 The tracker is built once in this process before anything else runs, so a checkpoint that is not one, or that
@@ -30,6 +32,7 @@ import torch
 
 from lib.paths import apply_cli_roots
 from lib.test.evaluation.datasets import get_dataset
+from lib.test.evaluation.language_modes import LANGUAGE_MODES, apply_language_mode, results_param
 from lib.test.evaluation.results import claim_results_folder, result_path, results_dir, write_result
 from lib.test.evaluation.running import run_dataset, track_sequence, worker_device
 from lib.test.tracker.build import build_tracker, resolve_checkpoint, tracker_identity, tracker_names
@@ -43,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "default, for a baseline)")
     parser.add_argument("--dataset", default="synth_uav", help="benchmark name, or vot:<folder> (default synth_uav)")
     parser.add_argument("--sequence", nargs="+", help="only these sequences (names)")
+    parser.add_argument("--language", choices=LANGUAGE_MODES, default="given",
+                        help="sentences given to the tracker: each sequence's own (default), another sequence's "
+                             "(shuffled: a fixed derangement) or none; ablations write to <param>-lang_<mode>/")
     parser.add_argument("--threads", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--num_gpus", type=int, default=None,
                         help="GPUs shared round-robin by the workers (default: all visible; 0 = CPU)")
@@ -143,15 +149,18 @@ def main(argv: SequenceType[str] | None = None) -> int:
         if args.threads < 1:
             raise ValueError("--threads must be >= 1")
         checkpoint = resolve_checkpoint(args.tracker, args.param, args.checkpoint)
-        sequences = select_sequences(get_dataset(args.dataset), args.sequence, args.shard)
-        folder = results_dir(args.tracker, config_name_of(args.param), args.dataset, args.results_root)
+        sequences = apply_language_mode(get_dataset(args.dataset), args.language)  # on all: shards must agree
+        sequences = select_sequences(sequences, args.sequence, args.shard)
+        param_folder = results_param(config_name_of(args.param), args.language)
+        folder = results_dir(args.tracker, param_folder, args.dataset, args.results_root)
         for sequence in sequences:
             result_path(folder, sequence.name)  # a name that would write outside the folder is refused up front
         factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None)
         # built here, before any worker and before the folder is claimed: a checkpoint that does not load into the
         # config is one usage error, whatever --threads (the workers build their own copy)
         tracker = factory(worker_device(0, num_gpus) if in_process else "cpu")
-        claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint))
+        claim_results_folder(folder, {**tracker_identity(args.tracker, args.param, checkpoint),
+                                      "language": args.language})
     except (KeyError, ValueError, FileNotFoundError) as error:  # config and mixed-results errors are ValueErrors
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2
@@ -161,7 +170,7 @@ def main(argv: SequenceType[str] | None = None) -> int:
         tracker = None  # the workers build their own copies; free this one
     outcomes = run_dataset(sequences, factory, folder, threads=args.threads, num_gpus=num_gpus,
                            progress=not args.no_progress, tracker=tracker)
-    return report(outcomes, f"{args.tracker}/{config_name_of(args.param)} on {args.dataset}", folder)
+    return report(outcomes, f"{args.tracker}/{param_folder} on {args.dataset}", folder)
 
 
 if __name__ == "__main__":

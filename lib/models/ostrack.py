@@ -19,6 +19,10 @@ class OSTrack(nn.Module):
                 ce_keep_rate: float | None = None, return_intermediates: bool = False) -> dict:
         feats = self.backbone(template, search, ce_template_mask=ce_template_mask, ce_keep_rate=ce_keep_rate,
                               return_intermediates=return_intermediates)
+        return self.predict(feats)
+
+    def predict(self, feats: dict) -> dict:
+        """The head on the backbone's search tokens: score logits and map, size and offset maps, decoded boxes."""
         tokens = feats["search_tokens"]                       # (B, Nx, C), original token order
         batch, num_tokens, channels = tokens.shape
         side = math.isqrt(num_tokens)
@@ -30,11 +34,15 @@ class OSTrack(nn.Module):
         return out
 
 
-def build_ostrack(cfg) -> OSTrack:
+def build_backbone(cfg):
+    """The one-stream ViT of ``cfg.MODEL.BACKBONE`` at the training crop sizes (every one-stream family uses it)."""
     from lib.models.backbones import OneStreamViT  # local import: the backbone module is heavy to read, not to load
     bb = cfg.MODEL.BACKBONE
-    backbone = OneStreamViT(template_size=cfg.DATA.TEMPLATE.SIZE, search_size=cfg.DATA.SEARCH.SIZE,
-                            patch_size=bb.PATCH_SIZE, embed_dim=bb.EMBED_DIM, depth=bb.DEPTH, num_heads=bb.NUM_HEADS,
-                            mlp_ratio=bb.MLP_RATIO, drop_path_rate=bb.DROP_PATH_RATE, ce_loc=tuple(bb.CE_LOC),
-                            ce_keep_ratio=tuple(bb.CE_KEEP_RATIO))
-    return OSTrack(backbone, CenterHead(bb.EMBED_DIM, cfg.MODEL.HEAD.NUM_CHANNELS))
+    return OneStreamViT(template_size=cfg.DATA.TEMPLATE.SIZE, search_size=cfg.DATA.SEARCH.SIZE,
+                        patch_size=bb.PATCH_SIZE, embed_dim=bb.EMBED_DIM, depth=bb.DEPTH, num_heads=bb.NUM_HEADS,
+                        mlp_ratio=bb.MLP_RATIO, drop_path_rate=bb.DROP_PATH_RATE, ce_loc=tuple(bb.CE_LOC),
+                        ce_keep_ratio=tuple(bb.CE_KEEP_RATIO))
+
+
+def build_ostrack(cfg) -> OSTrack:
+    return OSTrack(build_backbone(cfg), CenterHead(cfg.MODEL.BACKBONE.EMBED_DIM, cfg.MODEL.HEAD.NUM_CHANNELS))

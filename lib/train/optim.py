@@ -20,7 +20,6 @@ from lib.config import ConfigError
 
 LR_SCALING_RULES = ("none", "linear")
 SCHEDULER_TYPES = ("step", "cosine")
-BACKBONE_PREFIX = "backbone."
 
 
 def _unwrap(net: nn.Module) -> nn.Module:
@@ -55,31 +54,36 @@ def _no_weight_decay(name: str, param: nn.Parameter) -> bool:
     return param.ndim <= 1 or "pos_embed" in name
 
 
-def parameter_groups(net: nn.Module, lr: float, weight_decay: float, backbone_multiplier: float) -> list[dict]:
-    """Up to four named groups: {backbone, rest} x {decay, no decay}; frozen parameters are left out."""
+def parameter_groups(net: nn.Module, lr: float, weight_decay: float, backbone_multiplier: float,
+                     encoder_multiplier: float = 1.0) -> list[dict]:
+    """Named groups {backbone, text_encoder, rest ('head')} x {decay, no decay}; frozen parameters are left out.
+    Backbone LR = ``lr x backbone_multiplier``; the fine-tuned layers of a language encoder (``text_encoder.``) get
+    ``lr x encoder_multiplier``."""
+    multipliers = {"backbone": backbone_multiplier, "text_encoder": encoder_multiplier, "head": 1.0}
     groups: dict[str, dict] = {}
     for name, param in _unwrap(net).named_parameters():
         if not param.requires_grad:
             continue
-        part = "backbone" if name.startswith(BACKBONE_PREFIX) else "head"
+        part = next((p for p in ("backbone", "text_encoder") if name.startswith(p + ".")), "head")
         no_decay = _no_weight_decay(name, param)
         key = f"{part}{'_no_decay' if no_decay else ''}"
         if key not in groups:
-            groups[key] = {"name": key, "params": [],
-                           "lr": lr * (backbone_multiplier if part == "backbone" else 1.0),
+            groups[key] = {"name": key, "params": [], "lr": lr * multipliers[part],
                            "weight_decay": 0.0 if no_decay else weight_decay}
         groups[key]["params"].append(param)
     if not groups:
         raise ValueError("the network has no trainable parameters")
-    order = ("head", "head_no_decay", "backbone", "backbone_no_decay")
-    return [groups[k] for k in order if k in groups]
+    order = [f"{part}{suffix}" for part in ("head", "backbone", "text_encoder") for suffix in ("", "_no_decay")]
+    return [groups[k] for k in order if k in groups]  # head first: the first group's LR is the one logs show
 
 
 def build_optimizer(net: nn.Module, cfg, world_size: int | None = None) -> torch.optim.AdamW:
     """AdamW over ``net``'s trainable parameters, grouped as in :func:`parameter_groups`."""
     train = cfg.TRAIN
     lr = effective_lr(cfg, world_size)
-    groups = parameter_groups(net, lr, float(train.WEIGHT_DECAY), float(train.BACKBONE_MULTIPLIER))
+    language = cfg.MODEL.get("LANGUAGE", {})
+    groups = parameter_groups(net, lr, float(train.WEIGHT_DECAY), float(train.BACKBONE_MULTIPLIER),
+                              float(language.get("LR_MULTIPLIER", 1.0)))
     return torch.optim.AdamW(groups, lr=lr, weight_decay=float(train.WEIGHT_DECAY))
 
 
@@ -142,6 +146,9 @@ def schedule_settings(cfg, world_size: int, iters_per_epoch: int) -> dict[str, o
         "TRAIN.SCHEDULER.WARMUP_EPOCHS": float(sched.get("WARMUP_EPOCHS", 0.0)),
         "iterations per epoch": int(iters_per_epoch),
     }
+    language = cfg.get("MODEL", {}).get("LANGUAGE")
+    if language is not None:
+        settings["MODEL.LANGUAGE.LR_MULTIPLIER"] = float(language.LR_MULTIPLIER)
     if sched.TYPE == "step":
         settings.update({"TRAIN.SCHEDULER.DECAY_EPOCH": float(sched.DECAY_EPOCH),
                          "TRAIN.SCHEDULER.DECAY_RATE": float(sched.DECAY_RATE)})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +21,7 @@ from lib.models.layers.block import BlockFn, standard_block
 from lib.models.layers.candidate_elimination import SearchTokenEliminator, num_kept, template_centre_rows
 
 Size = int | Sequence[int]
+TokenHook = Callable[[int, Tensor], Tensor]  # (block index, tokens) -> tokens; index -1 = after the embedding
 
 
 def _pair(size: Size) -> tuple[int, int]:
@@ -69,6 +70,10 @@ class OneStreamViT(nn.Module):
 
     Inputs whose token grid differs from the one the model was built for get bicubically resampled position
     embeddings on the fly (build the model at the test sizes to avoid that per-call cost).
+
+    ``token_hook(index, tokens) -> tokens`` (optional) runs on the token sequence after the embedding (index -1)
+    and after each block (its index), before the next one: the way other modalities enter the stream (the language
+    fusion of AVLTrack) without a second copy of this loop. With candidate elimination it sees the kept tokens.
     """
 
     def __init__(self, template_size: Size = 128, search_size: Size = 256, patch_size: int = 16,
@@ -152,9 +157,12 @@ class OneStreamViT(nn.Module):
         return tokens + pos, grid_z, grid_x
 
     def forward(self, z: Tensor, x: Tensor, ce_template_mask: Tensor | None = None,
-                ce_keep_rate: float | None = None, return_intermediates: bool = False) -> dict:
+                ce_keep_rate: float | None = None, return_intermediates: bool = False,
+                token_hook: TokenHook | None = None) -> dict:
         tokens, grid_z, grid_x = self.embed(z, x)
         num_template, num_search = math.prod(grid_z), math.prod(grid_x)
+        if token_hook is not None:
+            tokens = token_hook(-1, tokens)
 
         eliminator = None
         if self.ce_keep_ratio and (ce_keep_rate is None or ce_keep_rate < 1):
@@ -166,6 +174,8 @@ class OneStreamViT(nn.Module):
             token_filter, query_rows = self._elimination_at(index, eliminator, ce_keep_rate)
             tokens, attention = block(tokens, query_rows=query_rows, return_attention=return_intermediates,
                                       token_filter=token_filter)
+            if token_hook is not None:
+                tokens = token_hook(index, tokens)
             if return_intermediates:
                 block_tokens.append(tokens)
                 block_attention.append(attention)

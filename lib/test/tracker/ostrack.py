@@ -54,6 +54,10 @@ class OSTrackTracker:
         """Called once per sequence (language trackers encode the text here, never per frame)."""
         self.sentence = sentence
 
+    def network(self, template: torch.Tensor, search: torch.Tensor) -> dict:
+        """One forward of the network on a template and a search crop (language trackers add the sentence)."""
+        return self.net(template, search)
+
     def initialize(self, image: np.ndarray, box, sentence: str | None = None) -> None:
         crop, _, _ = sample_target(image, box, self.test.TEMPLATE_FACTOR, self.test.TEMPLATE_SIZE)
         self.template = self._to_input(crop)
@@ -66,7 +70,7 @@ class OSTrackTracker:
             raise RuntimeError("track() called before initialize()")
         size = self.test.SEARCH_SIZE
         crop, _, transform = sample_target(image, self.state, self.test.SEARCH_FACTOR, size)
-        out = self.net(self.template, self._to_input(crop))
+        out = self.network(self.template, self._to_input(crop))
         windowed = out["score_map"][:, 0] * self.window
         cx, cy, w, h = (decode_boxes(windowed.unsqueeze(1), out["size_map"], out["offset_map"])[0] * size).tolist()
         box_in_image = transform.box_to_image(np.array([cx - w / 2, cy - h / 2, w, h]))

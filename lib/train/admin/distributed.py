@@ -109,6 +109,19 @@ def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+def all_gather_cat(tensor: torch.Tensor) -> torch.Tensor:
+    """Every rank's ``tensor`` concatenated along dim 0, in rank order, with gradients flowing back to each rank's
+    own part (``torch.distributed.nn``'s autograd all-gather); the tensor itself in a single process.
+
+    Used for batch-wide losses (NT-Xent) over the global batch. If every rank computes the same loss on the
+    gathered tensors, each rank's part gets the gradient world_size times (the backward sums over ranks) and DDP's
+    average brings it back to the gradient of that one loss. Every rank must pass the same shape."""
+    if not is_distributed():
+        return tensor
+    from torch.distributed.nn.functional import all_gather  # autograd-aware
+    return torch.cat(all_gather(tensor.contiguous()), dim=0)
+
+
 def all_gather_objects(obj: Any) -> list[Any]:
     """Every rank's ``obj`` (picklable), in rank order; ``[obj]`` in a single process."""
     if not is_distributed():

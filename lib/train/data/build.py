@@ -11,8 +11,13 @@ def build_processing(cfg, augment: bool = True) -> TrackingProcessing:
     data = cfg.DATA
     tokenizer = None
     if data.TOKENIZE:
-        from lib.models.language import TextTokenizer
-        tokenizer = TextTokenizer(max_len=data.MAX_TEXT_LEN)
+        from lib.models.language.tokenizer import TextTokenizer
+        language = cfg.MODEL.get("LANGUAGE")
+        vocab_dir = None
+        if language is not None:  # the vocabulary of the configured encoder, never another one
+            from lib.models.language.encoder import resolve_encoder_dir
+            vocab_dir = resolve_encoder_dir(language.ENCODER)
+        tokenizer = TextTokenizer(max_len=data.MAX_TEXT_LEN, vocab_dir=vocab_dir)
     return TrackingProcessing(
         search_area_factor={"template": data.TEMPLATE.FACTOR, "search": data.SEARCH.FACTOR},
         output_sz={"template": data.TEMPLATE.SIZE, "search": data.SEARCH.SIZE},

@@ -1,4 +1,5 @@
 from lib.train.losses.box import giou_l1_losses
+from lib.train.losses.contrastive import nt_xent
 from lib.train.losses.focal import focal_loss_with_logits
 
-__all__ = ["focal_loss_with_logits", "giou_l1_losses"]
+__all__ = ["focal_loss_with_logits", "giou_l1_losses", "nt_xent"]

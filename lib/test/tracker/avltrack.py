@@ -1,0 +1,26 @@
+"""AVLTrack at test time: the one-stream tracker, with the sentence encoded once per sequence at ``initialize``
+and given to every frame's forward. No sentence (None or empty) tracks on vision alone: the fusion lets every
+token through unchanged."""
+from __future__ import annotations
+
+import torch
+
+from lib.models.avltrack import EncodedText
+from lib.test.tracker.ostrack import OSTrackTracker
+
+
+class AVLTrackTracker(OSTrackTracker):
+    def __init__(self, net: torch.nn.Module, cfg, device: str | torch.device = "cpu"):
+        super().__init__(net, cfg, device)
+        self.tokenizer = net.text_encoder.tokenizer(cfg.DATA.MAX_TEXT_LEN)  # the encoder's own vocabulary
+        self.text: EncodedText | None = None
+
+    @torch.inference_mode()
+    def encode_sentence(self, sentence: str | None) -> None:
+        super().encode_sentence(sentence)
+        tokens = self.tokenizer(sentence)
+        self.text = self.net.encode_text(tokens["ids"][None].to(self.device), tokens["mask"][None].to(self.device),
+                                         torch.tensor([tokens["valid"]], device=self.device))
+
+    def network(self, template: torch.Tensor, search: torch.Tensor) -> dict:
+        return self.net(template, search, text=self.text)
