@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+from lib.models.backbones import pretrained
 from lib.models.language import default_vocab_dir
 from lib.models.language.encoder import (EncoderMismatchError, SentenceCache, TextEncoder, resolve_encoder_dir,
                                          weight_files)
-from lib.models.backbones.pretrained import PRETRAINED_DIR
 
 SENTENCES = ["a red van left of the blue one, moving down", "the white boat above the bridge",
              "a small person walking right", "the leftmost bus moving up and to the left"]
@@ -62,13 +62,22 @@ def test_default_is_the_packaged_minilm(minilm):
     assert len(minilm.identity["blake2b"]) == 32
 
 
-@pytest.mark.skipif((PRETRAINED_DIR / "bert-base-uncased").exists(), reason="bert-base-uncased is installed here")
-def test_missing_bert_base_says_what_to_put_where():
+def test_missing_bert_base_says_what_to_put_where(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
     with pytest.raises(FileNotFoundError) as err:
         resolve_encoder_dir("bert-base-uncased")
     message = str(err.value)
-    assert str(PRETRAINED_DIR / "bert-base-uncased") in message
+    assert str(tmp_path / "bert-base-uncased") in message
     assert "config.json" in message and "model.safetensors" in message and "vocab.txt" in message
+
+
+def test_names_resolve_in_pretrained_models(tiny_bert_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    shutil.copytree(tiny_bert_dir, tmp_path / "bert-base-uncased")
+    shutil.copytree(tiny_bert_dir, tmp_path / "my-bert")
+    assert resolve_encoder_dir("my-bert") == tmp_path / "my-bert"
+    encoder = TextEncoder("bert-base-uncased")                     # the paper setting, from pretrained_models/
+    assert encoder.folder == tmp_path / "bert-base-uncased" and encoder.identity["name"] == "bert-base-uncased"
 
 
 def test_incomplete_folder_names_what_is_missing(tmp_path):
