@@ -51,9 +51,11 @@ def test_quickstart_reports_three_score_sets_and_checks_the_bars(tmp_path, monke
     out = capsys.readouterr().out
     assert calls == ["data", "train"]
     summary = json.loads(out.strip().splitlines()[-1])
-    assert set(summary) == {"tracker", "static_baseline", "template_matching", "seconds"}
+    assert set(summary) == {"tracker", "tracker_shuffled_sentences", "static_baseline", "template_matching", "seconds"}
     # the stand-in tracker is template matching itself, so it cannot beat template matching: FAIL, exit 1
     assert summary["tracker"] == summary["template_matching"] and code == 1 and "FAIL" in out
+    assert summary["tracker_shuffled_sentences"] == summary["tracker"]  # template matching reads no sentence
+    assert "with shuffled sentences its AUC is" in out
     assert summary["template_matching"]["auc"] > 0.9 > 0.5 > summary["static_baseline"]["auc"]
     assert (tmp_path / "out" / "test" / "result_plots" / "quickstart" / "success.png").stat().st_size > 1000
     ok, verdict = qs.check_bars({"tracker": {"auc": 0.4}, "static_baseline": {"auc": 0.1},

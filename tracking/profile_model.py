@@ -42,6 +42,7 @@ from lib.models.backbones import OneStreamViT  # noqa: E402  (also registers the
 from lib.models.layers.linear import set_packed_linear  # noqa: E402
 
 SQUARE_GEMM = 2048
+DEFAULT_SENTENCE = "the red van left of the blue truck, moving down"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -59,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="disable the MKL-prepacked inference path of lib.models.layers.Linear")
     parser.add_argument("--trace", action="store_true", help="also print a torch.profiler table of the forward")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--sentence", default=DEFAULT_SENTENCE,
+                        help="language trackers: the sentence, encoded once as a tracker does per sequence (its cost "
+                             "is reported apart); '' = none (default: a SynthUAV-style sentence)")
     return parser.parse_args(argv)
 
 
@@ -97,6 +101,30 @@ def build_model(cfg, backbone_only: bool) -> nn.Module:
     from lib.models import build_network
     cfg.MODEL.PRETRAIN_FILE = ""  # weights change neither FLOPs nor speed; do not require the file
     return build_network(cfg)
+
+
+class PerFrame(nn.Module):
+    """A language tracker's per-frame network: the model with its sentence already encoded (once per sequence)."""
+
+    def __init__(self, model: nn.Module, text) -> None:
+        super().__init__()
+        self.model, self.text = model, text
+
+    def forward(self, template: torch.Tensor, search: torch.Tensor):
+        return self.model(template, search, text=self.text)
+
+
+def with_sentence(model: nn.Module, cfg, sentence: str, device: torch.device) -> tuple[nn.Module, float | None]:
+    """(the per-frame network, milliseconds to encode the sentence); models without language are returned as is."""
+    if not hasattr(model, "encode_text"):
+        return model, None
+    tokens = model.text_encoder.tokenizer(cfg.DATA.MAX_TEXT_LEN)(sentence or None)
+    model.eval()
+    start = time.perf_counter()
+    with torch.no_grad():  # not inference_mode: count_params differentiates through the encoded text's users
+        text = model.encode_text(tokens["ids"][None].to(device), tokens["mask"][None].to(device),
+                                 torch.tensor([tokens["valid"]], device=device))
+    return PerFrame(model, text), (time.perf_counter() - start) * 1e3
 
 
 def tensors_in(output) -> Iterator[torch.Tensor]:
@@ -226,6 +254,7 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit("--device cuda: no CUDA device here")
     cfg = config_with_overrides(args.script, args.config, args.set)
     model = build_model(cfg, args.backbone_only).to(device)
+    model, encode_ms = with_sentence(model, cfg, args.sentence, device)
     torch.manual_seed(0)
     tz, ts = cfg.TEST.TEMPLATE_SIZE, cfg.TEST.SEARCH_SIZE
     inputs = (torch.randn(1, 3, tz, tz, device=device), torch.randn(1, 3, ts, ts, device=device))
@@ -241,7 +270,8 @@ def main(argv: list[str] | None = None) -> dict:
     floor = flops / (ceiling * 1e9)
     paired = statistics.median(t * r * 1e9 / flops for t, r in zip(timing["latencies"], timing["round_gflops"]))
 
-    what = "backbone (OneStreamViT)" if args.backbone_only else type(model).__name__
+    what = ("backbone (OneStreamViT)" if args.backbone_only else
+            type(model.model if isinstance(model, PerFrame) else model).__name__)
     bb = cfg.MODEL.BACKBONE
     ce = f"CE at {list(bb.CE_LOC)} keep {list(bb.CE_KEEP_RATIO)}" if bb.CE_LOC else "no CE"
     print(f"model: {what}, {args.script}/{args.config or '(defaults)'}, embed {dim} depth {bb.DEPTH} heads "
@@ -249,6 +279,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"device {device.type}, {args.threads} threads, packed linear "
           f"{'off' if args.no_packed_linear else 'on (where available)'}")
     print(f"parameters: {params:,} total, {params_inference:,} used at inference")
+    if encode_ms is not None:
+        print(f"sentence {args.sentence!r}: encoded once per sequence in {encode_ms:.1f} ms (not in the per-frame "
+              f"figures below)")
     print(f"FLOPs (batch 1): {flops / 1e9:.3f} G  " +
           ", ".join(f"{op} {n / 1e9:.3f}" for op, n in sorted(flops_by_op.items(), key=lambda kv: -kv[1])))
     lat_ms = [t * 1e3 for t in timing["latencies"]]
@@ -270,7 +303,7 @@ def main(argv: list[str] | None = None) -> dict:
               "floor_ratio": latency / floor, "paired_floor_ratio": paired, "min_latency_ms": min(lat_ms),
               "gemm_gflops": {f"{m}x{k}x{n}": r for (m, k, n), r in timing["gemm_gflops"].items()},
               "flops_by_op": flops_by_op, "machine_load": machine, "threads": args.threads,
-              "device": device.type, "backbone_only": args.backbone_only}
+              "device": device.type, "backbone_only": args.backbone_only, "sentence_encode_ms": encode_ms}
     if args.json:
         print(json.dumps(result))
     return result

@@ -1,9 +1,11 @@
 """The README's main job on the built-in SynthUAV benchmark: no download, CPU only, about 10 minutes on 2 cores.
 
 1. make SynthUAV (train, val, test) when missing;
-2. train the tiny one-stream tracker (``experiments/ostrack/synth_tiny.yaml``) with ``tracking/train.py``;
-3. track the SynthUAV test split with a pool of workers, and two baselines on the same sequences: a static box
-   (the first box repeated) and OpenCV template matching;
+2. train the tiny AVLTrack (``experiments/avltrack/synth_tiny.yaml``: the one-stream tracker reading each
+   sequence's sentence) with ``tracking/train.py``;
+3. track the SynthUAV test split with a pool of workers: the trained tracker with each sequence's sentence, the same
+   checkpoint with shuffled sentences (every sequence gets another one's: does it use them?), and two baselines on
+   the same sequences: a static box (the first box repeated) and OpenCV template matching;
 4. print the report (success AUC, precision, normalised precision) and write success/precision plots.
 
 Everything is resumed on a rerun: the finished training and finished result files are reused.
@@ -27,12 +29,13 @@ from pathlib import Path
 from lib import paths
 from lib.test.analysis.report import evaluate_trackers, render_table, write_plots
 from lib.test.evaluation.datasets import get_dataset
+from lib.test.evaluation.language_modes import apply_language_mode, results_param
 from lib.test.evaluation.results import claim_results_folder, results_dir
 from lib.test.evaluation.running import run_dataset
 from lib.test.tracker.build import build_tracker, resolve_checkpoint, tracker_identity
 from lib.train.dataset import SynthUAV
 
-TRACKER, PARAM, DATASET = "ostrack", "synth_tiny", "synth_uav"
+TRACKER, PARAM, DATASET = "avltrack", "synth_tiny", "synth_uav"
 BASELINES = {"static_baseline": "static_box", "template_matching": "template_matching"}
 SUMMARY_KEYS = ("auc", "precision", "norm_precision")
 TRAIN_SCRIPT = Path(__file__).resolve().parent / "train.py"
@@ -63,15 +66,18 @@ def train(no_progress: bool) -> None:
 
 
 def track_all(sequences, threads: int, no_progress: bool) -> dict[str, Path]:
-    """Result folder per report label; the trained tracker and both baselines run on the same sequences."""
-    runs = {"tracker": (TRACKER, PARAM), **{label: (name, "default") for label, name in BASELINES.items()}}
+    """Result folder per report label; the trained tracker (with its sentences, then shuffled ones) and both
+    baselines run on the same sequences."""
+    runs = {"tracker": (TRACKER, PARAM, "given"), "tracker_shuffled_sentences": (TRACKER, PARAM, "shuffled"),
+            **{label: (name, "default", "given") for label, name in BASELINES.items()}}
     folders = {}
-    for label, (tracker, param) in runs.items():
-        folder = folders[label] = results_dir(tracker, param, DATASET)
+    for label, (tracker, param, language) in runs.items():
+        folder = folders[label] = results_dir(tracker, results_param(param, language), DATASET)
         # made by an earlier model (retrained since)? this loop owns the folder: redo them
-        claim_results_folder(folder, tracker_identity(tracker, param, resolve_checkpoint(tracker, param)),
+        claim_results_folder(folder, tracker_identity(tracker, param, resolve_checkpoint(tracker, param), language),
                              replace_other=True)
-        outcomes = run_dataset(sequences, functools.partial(build_tracker, tracker, param, None), folder,
+        outcomes = run_dataset(apply_language_mode(sequences, language),
+                               functools.partial(build_tracker, tracker, param, None), folder,
                                threads=threads, progress=not no_progress)
         unfinished = [o.sequence for o in outcomes if o.status not in ("done", "skipped")]  # failed, lost, ...
         if unfinished:
@@ -84,9 +90,13 @@ def check_bars(scores: dict) -> tuple[bool, str]:
     """The quick start's claim: AUC at least 3x the static box's and above template matching's."""
     tracker, static, template = (scores[k]["auc"] for k in ("tracker", "static_baseline", "template_matching"))
     ok = tracker >= 3 * static and tracker > template
-    return ok, (f"trained tracker AUC {tracker:.3f} = {tracker / max(static, 1e-9):.1f}x the static box "
-                f"({static:.3f}; needs >= 3x) and {'above' if tracker > template else 'NOT above'} template "
-                f"matching ({template:.3f}): {'PASS' if ok else 'FAIL'}")
+    verdict = (f"trained tracker AUC {tracker:.3f} = {tracker / max(static, 1e-9):.1f}x the static box "
+               f"({static:.3f}; needs >= 3x) and {'above' if tracker > template else 'NOT above'} template "
+               f"matching ({template:.3f}): {'PASS' if ok else 'FAIL'}")
+    if "tracker_shuffled_sentences" in scores:  # information, not a bar: does the tracker read its sentence?
+        shuffled = scores["tracker_shuffled_sentences"]["auc"]
+        verdict += f"; with shuffled sentences its AUC is {shuffled:.3f} ({shuffled - tracker:+.3f})"
+    return ok, verdict
 
 
 def main(argv=None) -> int:
@@ -104,8 +114,8 @@ def main(argv=None) -> int:
         stage(f"2/4 training {TRACKER}/{PARAM} (resumes a finished or interrupted run)")
         train(args.no_progress)
         sequences = get_dataset(DATASET)
-        stage(f"3/4 tracking {len(sequences)} test sequences with {args.threads} workers: trained tracker, "
-              f"static box, template matching")
+        stage(f"3/4 tracking {len(sequences)} test sequences with {args.threads} workers: trained tracker (with "
+              f"its sentences, then shuffled ones), static box, template matching")
         folders = track_all(sequences, args.threads, args.no_progress)
     except (subprocess.CalledProcessError, RuntimeError, ValueError) as error:  # ValueError: a tracker that cannot be built
         print(f"error: quick start stopped: {error}", file=sys.stderr)

@@ -159,8 +159,7 @@ def main(argv: SequenceType[str] | None = None) -> int:
         # built here, before any worker and before the folder is claimed: a checkpoint that does not load into the
         # config is one usage error, whatever --threads (the workers build their own copy)
         tracker = factory(worker_device(0, num_gpus) if in_process else "cpu")
-        claim_results_folder(folder, {**tracker_identity(args.tracker, args.param, checkpoint),
-                                      "language": args.language})
+        claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint, args.language))
     except (KeyError, ValueError, FileNotFoundError) as error:  # config and mixed-results errors are ValueErrors
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2

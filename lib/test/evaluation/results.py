@@ -75,6 +75,8 @@ def claim_results_folder(folder: Path, identity: dict, replace_other: bool = Fal
     identity = json.loads(json.dumps(identity))  # compare as stored (tuples become lists)
     remove_stale_temp_files(folder)
     recorded = json.loads(path.read_text()) if path.is_file() else identity
+    for made in (recorded, identity):
+        made.setdefault("language", "given")  # folders made before test.py --language existed were 'given'
     if recorded != identity and has_results(folder):  # without results (a run that failed at start) it is free
         if not replace_other:
             changed = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))

@@ -59,7 +59,9 @@ def weights_mismatch(net: torch.nn.Module, weights: Mapping) -> str:
     kinds = {
         "missing weights": [k for k in own if k not in weights],
         "unexpected weights": [k for k in weights if k not in own],
-        "not tensors": [k for k in common if not isinstance(weights[k], torch.Tensor)],
+        # ``*._extra_state``: a module's own plain data (e.g. the identity of a frozen text encoder), not a tensor
+        "not tensors": [k for k in common
+                        if not isinstance(weights[k], torch.Tensor) and not k.endswith("._extra_state")],
         "shapes (checkpoint vs config)": [f"{k} {list(weights[k].shape)} vs {list(own[k].shape)}" for k in common
                                           if isinstance(weights[k], torch.Tensor) and weights[k].shape != own[k].shape],
     }
@@ -94,9 +96,10 @@ def build_tracker(tracker: str, param: str, checkpoint: str | None = None, devic
     return load_part(tracker, "tracker")(net, cfg, device)
 
 
-def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None) -> dict:
-    """What determines a tracker's results: the weights (by content) and the test-time settings (``TEST``)."""
+def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None, language: str = "given") -> dict:
+    """What determines a tracker's results: the weights (by content), the test-time settings (``TEST``) and which
+    sentences it was given (``lib.test.evaluation.language_modes``)."""
     if tracker in _baselines():
-        return {"tracker": tracker}
+        return {"tracker": tracker, "language": language}
     return {"tracker": tracker, "checkpoint_blake2b": file_digest(checkpoint),
-            "test_settings": dict(load_config(tracker, param).TEST)}
+            "test_settings": dict(load_config(tracker, param).TEST), "language": language}
