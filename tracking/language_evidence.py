@@ -1,0 +1,112 @@
+"""Does AVLTrack's sentence matter? The README's evidence table, from the commands users run.
+
+    python tracking/language_evidence.py                    # 3 seeds, SynthUAV, results under output/language_evidence
+    python tracking/language_evidence.py --seeds 0 --out /tmp/evidence   # one seed, elsewhere
+
+For each seed S (``tracking/train.py --seed S --save_dir OUT/seed_S``):
+
+* ``avltrack/synth_tiny`` (trained with the sentences), tested with its sentences, with shuffled sentences (every
+  sequence gets another one's: ``tracking/test.py --language shuffled``) and with none (``--language none``);
+* ``avltrack/synth_tiny_nolang``: the same network and budget trained without sentences (``DATA.TOKENIZE: false``),
+  tested without;
+* ``ostrack/synth_tiny``: the one-stream baseline of the same size (no language branch at all).
+
+Every result is scored with ``tracking/analysis_results.py --protocol webuav`` (AUC, precision, normalised precision
+as the curve mean, cAUC, mAcc) and reported as the mean and standard deviation over the seeds, beside FLOPs and
+CPU latency per frame at batch 1 (``tracking/profile_model.py``, the sentence encoded once as a tracker does).
+Everything resumes: finished trainings and result files are reused, so a rerun only adds what is missing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from lib.paths import PROJECT_ROOT, apply_cli_roots, output_root
+
+TRACKING = PROJECT_ROOT / "tracking"
+METRICS = ("auc", "precision", "norm_precision", "cauc", "macc")
+# (row label, family, config, test-time --language)
+RUNS = [
+    ("AVLTrack, with its sentences", "avltrack", "synth_tiny", "given"),
+    ("same checkpoints, shuffled sentences", "avltrack", "synth_tiny", "shuffled"),
+    ("same checkpoints, no sentence", "avltrack", "synth_tiny", "none"),
+    ("AVLTrack trained without language", "avltrack", "synth_tiny_nolang", "none"),
+    ("one-stream baseline (OSTrack), same size", "ostrack", "synth_tiny", "given"),
+]
+
+
+def run(cmd: list[str]) -> str:
+    print("$", " ".join(str(c) for c in cmd), file=sys.stderr, flush=True)
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def results_label(family: str, config: str, language: str) -> str:
+    return f"{family}/{config}" if language == "given" else f"{family}/{config}-lang_{language}"
+
+
+def seed_scores(seed: int, out: Path, data_root: str | None, threads: int) -> dict[str, dict]:
+    """{row label: webuav scores} for one seed: train (or resume) each config, track, score."""
+    save_dir = out / f"seed_{seed}"
+    roots = ["--save_dir", save_dir] + (["--data_root", data_root] if data_root else [])
+    for family, config in dict.fromkeys((f, c) for _, f, c, _ in RUNS):
+        run([sys.executable, TRACKING / "train.py", "--script", family, "--config", config, "--seed", str(seed),
+             "--resume", "auto", "--no_progress", *roots])
+    labels = {}
+    for row, family, config, language in RUNS:
+        run([sys.executable, TRACKING / "test.py", family, config, "--dataset", "synth_uav", "--threads",
+             str(threads), "--language", language, "--no_progress", *roots])
+        labels[row] = results_label(family, config, language)
+    scores = json.loads(run([sys.executable, TRACKING / "analysis_results.py", "--dataset", "synth_uav", "--protocol",
+                             "webuav", "--format", "json", "--trackers", *labels.values(), *roots]))
+    return {row: {k: scores[label][k] for k in METRICS} for row, label in labels.items()}
+
+
+def model_cost(family: str, config: str, language: str) -> dict:
+    sentence = [] if language == "given" else ["--sentence", ""]
+    out = run([sys.executable, TRACKING / "profile_model.py", "--script", family, "--config", config, "--json",
+               *(sentence if family == "avltrack" else [])])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def table(per_seed: list[dict], costs: dict) -> str:
+    header = ("| model (SynthUAV test, `--protocol webuav`, mean ± std over seeds) | AUC | Precision | "
+              "Norm. precision | cAUC | mAcc | GFLOPs | CPU ms/frame |")
+    lines = [header, "|" + "---|" * 8]
+    for row, family, config, language in RUNS:
+        cells = []
+        for metric in METRICS:
+            values = [scores[row][metric] for scores in per_seed]
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.mean(values):.3f} ± {spread:.3f}")
+        cost = costs[row]
+        cells += [f"{cost['flops'] / 1e9:.3f}", f"{cost['latency_ms']:.2f}"]
+        lines.append(f"| {row} (`{results_label(family, config, language)}`) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, help="output folder (default <output root>/language_evidence)")
+    parser.add_argument("--data_root", help="folder holding synth_uav/ (default: the resolver's)")
+    parser.add_argument("--threads", type=int, default=2, help="test worker processes")
+    args = parser.parse_args(argv)
+    apply_cli_roots(args.data_root, None)
+    out = (args.out or output_root() / "language_evidence").resolve()
+    per_seed = [seed_scores(seed, out, args.data_root, args.threads) for seed in args.seeds]
+    costs = {row: model_cost(family, config, language) for row, family, config, language in RUNS}
+    text = table(per_seed, costs)
+    print(text)
+    (out / "evidence.json").write_text(json.dumps({"seeds": args.seeds, "scores": per_seed, "costs": costs},
+                                                  indent=1))
+
+
+if __name__ == "__main__":
+    main()
