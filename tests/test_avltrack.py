@@ -190,3 +190,26 @@ def test_language_modes_derange_or_drop_the_sentences():
     assert results_param("synth_tiny", "shuffled") == "synth_tiny-lang_shuffled"
     with pytest.raises(ValueError, match="--language"):
         apply_language_mode(seqs, "reversed")
+
+
+def test_a_training_checkpoint_loads_strictly_into_the_test_tracker(tmp_path, net):
+    """The checkpoint holds no frozen encoder weights but its identity; build_tracker loads it strictly."""
+    from lib.test.tracker.build import TrackerBuildError, build_tracker
+    from lib.train.trainers.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
+    yaml_path = tmp_path / "tiny.yaml"
+    yaml_path.write_text("MODEL:\n  BACKBONE: {EMBED_DIM: 128, DEPTH: 2, NUM_HEADS: 4}\n  HEAD: {NUM_CHANNELS: 64}\n"
+                         "  LANGUAGE: {FUSE_AFTER: [-1, 0], CONTRASTIVE_DIM: 128}\n"
+                         "DATA:\n  MAX_TEXT_LEN: 32\n  SEARCH: {SIZE: 128}\n  TEMPLATE: {SIZE: 64}\n"
+                         "TEST: {TEMPLATE_SIZE: 64, SEARCH_SIZE: 128}\n")
+    state = net.state_dict()
+    assert not any(k.startswith("text_encoder.bert.") for k in state) and "text_encoder._extra_state" in state
+    path = save_checkpoint(tmp_path / "ep0001.pth", {"format": CHECKPOINT_FORMAT, "net": state})
+    assert path.stat().st_size < 20e6  # MiniLM's 90 MB of frozen weights are not in it
+    tracker = build_tracker("avltrack", str(yaml_path), str(path))
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(tracker.net.state_dict()[key], value), key
+    other = dict(state, **{"text_encoder._extra_state": {"name": "bert-base-uncased", "blake2b": "0" * 32}})
+    save_checkpoint(tmp_path / "other.pth", {"format": CHECKPOINT_FORMAT, "net": other})
+    with pytest.raises(TrackerBuildError, match=r"cannot build avltrack/.*tiny.yaml.*other.pth.*bert-base-uncased"):
+        build_tracker("avltrack", str(yaml_path), str(tmp_path / "other.pth"))

@@ -82,7 +82,10 @@ def load_tracker_weights(net: torch.nn.Module, path: Path, tracker: str, param: 
     mismatch = weights_mismatch(net, weights)
     if mismatch:
         raise error(f"checkpoint {path} does not fit this config: {mismatch}")
-    net.load_state_dict(weights)
+    try:
+        net.load_state_dict(weights)
+    except ValueError as err:  # a module's own check, e.g. a checkpoint made with another text encoder
+        raise error(f"checkpoint {path}: {err}") from None
 
 
 def build_tracker(tracker: str, param: str, checkpoint: str | None = None, device: str = "cpu"):
