@@ -213,3 +213,18 @@ def test_a_training_checkpoint_loads_strictly_into_the_test_tracker(tmp_path, ne
     save_checkpoint(tmp_path / "other.pth", {"format": CHECKPOINT_FORMAT, "net": other})
     with pytest.raises(TrackerBuildError, match=r"cannot build avltrack/.*tiny.yaml.*other.pth.*bert-base-uncased"):
         build_tracker("avltrack", str(yaml_path), str(tmp_path / "other.pth"))
+
+
+def test_the_paper_configs_backbone_loads_deit_tiny_weights(tmp_path):
+    """avltrack_tiny_224 names DeiT-Tiny (timm names, wrapped in {'model': ...} as released) as its init file."""
+    timm = pytest.importorskip("timm")
+    from lib.models.backbones.pretrained import load_pretrained_vit
+    from lib.models.ostrack import build_backbone
+    cfg = load_config("avltrack", "avltrack_tiny_224")
+    deit = timm.create_model("deit_tiny_patch16_224", pretrained=False)
+    path = tmp_path / cfg.MODEL.PRETRAIN_FILE
+    torch.save({"model": deit.state_dict()}, path)
+    backbone = build_backbone(cfg)
+    load_pretrained_vit(backbone, path)
+    assert backbone.embed_dim == 192 and len(backbone.blocks) == 12
+    assert torch.equal(backbone.blocks[11].mlp.fc2.weight, deit.blocks[11].mlp.fc2.weight)
