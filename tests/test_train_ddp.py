@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import statistics
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -55,7 +57,19 @@ def rank_main(rank: int, port: int, out: str, phases: list) -> None:
 
 
 def spawn(tmp_path: Path, phases: list) -> None:
-    mp.spawn(rank_main, args=(free_port(), str(tmp_path), phases), nprocs=WORLD_SIZE, join=True)
+    """Runs the phases on two fresh ranks. A rank killed by a signal from native code (seen: SIGABRT, "terminate
+    called without an active exception", in about 1 of 8 full-suite runs and never in 20+ runs of this file alone,
+    inside torch's gloo process group, not our Python) is retried once, in a clean folder, with a warning; a
+    Python error in a rank, or a second crash, fails the test."""
+    try:
+        mp.spawn(rank_main, args=(free_port(), str(tmp_path), phases), nprocs=WORLD_SIZE, join=True)
+    except mp.ProcessExitedException as crash:
+        if crash.signal_name is None:
+            raise
+        warnings.warn(f"a gloo rank died with {crash.signal_name}; retrying the 2-rank run once")
+        shutil.rmtree(tmp_path)
+        tmp_path.mkdir()
+        mp.spawn(rank_main, args=(free_port(), str(tmp_path), phases), nprocs=WORLD_SIZE, join=True)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="gloo rendezvous on localhost")
