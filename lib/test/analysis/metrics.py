@@ -132,26 +132,21 @@ def pytracking_center_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarr
 
 
 def success_curve(overlaps: np.ndarray, thresholds: np.ndarray = SUCCESS_THRESHOLDS) -> np.ndarray:
-    """Fraction of frames with ``overlap > t`` (strict) for each t; NaN counts as failure.
-
-    The denominator is all frames passed in. Sort + searchsorted: O(N log N), no (N, K) matrix.
-    """
+    """Fraction of frames with ``overlap > t`` (strict) for each t; NaN counts as failure. The denominator is all
+    frames passed in. (:func:`grouped_success_curves` with one sequence.)"""
     o = np.asarray(overlaps, dtype=np.float64).ravel()
-    n = o.size
-    if n == 0:
+    if o.size == 0:
         return np.zeros(len(thresholds))
-    s = np.sort(np.where(np.isnan(o), -np.inf, o))
-    return (n - np.searchsorted(s, np.asarray(thresholds, dtype=np.float64), side="right")) / n
+    return grouped_success_curves(o, np.zeros(o.size, dtype=np.int64), np.array([o.size]), thresholds)[0]
 
 
 def precision_curve(errors: np.ndarray, thresholds: np.ndarray = PRECISION_THRESHOLDS) -> np.ndarray:
-    """Fraction of frames with ``error <= t`` for each t; NaN counts as failure. Denominator = all frames."""
+    """Fraction of frames with ``error <= t`` for each t; NaN counts as failure. Denominator = all frames.
+    (:func:`grouped_precision_curves` with one sequence.)"""
     e = np.asarray(errors, dtype=np.float64).ravel()
-    n = e.size
-    if n == 0:
+    if e.size == 0:
         return np.zeros(len(thresholds))
-    s = np.sort(np.where(np.isnan(e), np.inf, e))
-    return np.searchsorted(s, np.asarray(thresholds, dtype=np.float64), side="right") / n
+    return grouped_precision_curves(e, np.zeros(e.size, dtype=np.int64), np.array([e.size]), thresholds)[0]
 
 
 def _bin_counts(values: np.ndarray, sequence_of_frame: np.ndarray, n_sequences: int,
@@ -183,11 +178,3 @@ def grouped_precision_curves(errors: np.ndarray, sequence_of_frame: np.ndarray, 
 def auc(curve: np.ndarray) -> float:
     """Area under a success curve as the plain mean of its points (OTB/LaSOT/pytracking), not a trapezoid."""
     return float(np.mean(curve))
-
-
-def value_at(curve: np.ndarray, thresholds: np.ndarray, t: float) -> float:
-    """The curve at threshold ``t`` (which must be one of ``thresholds``, up to float tolerance)."""
-    idx = np.flatnonzero(np.isclose(thresholds, t))
-    if idx.size == 0:
-        raise ValueError(f"threshold {t} not in the curve's thresholds")
-    return float(curve[idx[0]])

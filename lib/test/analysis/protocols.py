@@ -170,9 +170,11 @@ class _Batch:
         return self.names[int(np.searchsorted(self.starts, frame, side="right")) - 1]
 
 
-def _lay_out(preds, gts, visibles, names, allow_longer: bool, pad_shorter: Sequence[bool]) -> _Batch:
-    """Checks shapes and lengths (errors name the sequence) and concatenates."""
+def _lay_out(preds, gts, visibles, names, allow_longer: bool, pad_shorter: Sequence[bool] | None = None) -> _Batch:
+    """Checks shapes and lengths (errors name the sequence) and concatenates; ``pad_shorter[i]``: zero-pad a short
+    result instead of refusing it (pytracking's rule)."""
     ps, gs, vs, pads = [], [], [], []
+    pad_shorter = pad_shorter if pad_shorter is not None else [False] * len(names)
     for pred, gt, visible, name, pad in zip(preds, gts, visibles, names, pad_shorter):
         pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
         _check_shapes(pred, gt, name)
@@ -270,7 +272,7 @@ def _pytracking_batch(preds, gts, visibles, names, tags) -> list[Scores]:
 
 
 def _strict_batch(preds, gts, visibles, names, tags) -> list[Scores]:
-    b = _lay_out(preds, gts, visibles, names, allow_longer=True, pad_shorter=[False] * len(names))
+    b = _lay_out(preds, gts, visibles, names, allow_longer=True)
     pred, gt = b.pred, b.gt
     _first_bad(b, np.isnan(pred).any(axis=1) | (pred[:, 2:] < 0).any(axis=1),
                "result contains NaN or negative width/height")
@@ -286,7 +288,7 @@ def _strict_batch(preds, gts, visibles, names, tags) -> list[Scores]:
 
 
 def _otb_batch(preds, gts, visibles, names, tags) -> list[Scores]:
-    b = _lay_out(preds, gts, visibles, names, allow_longer=True, pad_shorter=[False] * len(names))
+    b = _lay_out(preds, gts, visibles, names, allow_longer=True)
     gt = b.gt
     with np.errstate(invalid="ignore"):
         bad = np.isnan(b.pred).any(axis=1) | (b.pred[:, 2] <= 0) | (b.pred[:, 3] <= 0)
@@ -302,7 +304,7 @@ def _otb_batch(preds, gts, visibles, names, tags) -> list[Scores]:
 
 
 def _webuav_batch(preds, gts, visibles, names, tags) -> list[Scores]:
-    b = _lay_out(preds, gts, visibles, names, allow_longer=False, pad_shorter=[False] * len(names))
+    b = _lay_out(preds, gts, visibles, names, allow_longer=False)
     raw = b.pred
     absent = np.isnan(b.gt).any(axis=1) | (b.gt == 0).all(axis=1) | ~b.visible
     g = np.asfortranarray(np.where(absent[:, None], 0.0, b.gt))
