@@ -103,10 +103,13 @@ def test_list_elements_are_promoted_like_scalars(tmp_path):
     assert cfg.MODEL.BACKBONE.CE_KEEP_RATIO == [1.0] and type(cfg.MODEL.BACKBONE.CE_KEEP_RATIO[0]) is float
 
 
-def test_every_empty_list_default_declares_its_element_type():
-    from lib.config.merge import _leaves
-    from lib.config.ostrack import config
-    empty = {key for key, value in _leaves(config.DEFAULTS) if value == []}
+@pytest.mark.parametrize("family", ["ostrack", "avltrack"])
+def test_every_empty_list_default_declares_its_element_type(family):
+    import importlib
+
+    from lib.config.merge import flatten
+    config = importlib.import_module(f"lib.config.{family}.config")
+    empty = {key for key, value in flatten(config.DEFAULTS).items() if value == []}
     assert empty and empty <= set(config.LIST_ELEMENT_TYPES)
 
 

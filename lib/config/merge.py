@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import importlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -125,13 +126,15 @@ def _merge(base: EasyDict, override: dict, source: str, prefix: str = "", elemen
             base[key] = _checked_value(default, value, where, source, element_types)
 
 
-def _leaves(tree: dict, prefix: str = ""):
-    """(dotted key, value) of every non-mapping value of a nested dict."""
+def flatten(tree: Mapping, prefix: str = "") -> dict:
+    """{dotted key: value} of every non-mapping value of a nested config (``{"TRAIN.EPOCH": 300, ...}``)."""
+    flat = {}
     for key, value in tree.items():
-        if isinstance(value, dict):
-            yield from _leaves(value, f"{prefix}{key}.")
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
         else:
-            yield f"{prefix}{key}", value
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _family_module(family: str):

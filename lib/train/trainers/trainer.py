@@ -35,6 +35,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from lib.config import ConfigError, config_to_yaml, save_config
+from lib.config.merge import flatten
 from lib.train.admin.distributed import (DistInfo, all_gather_objects, all_reduce_sum, broadcast_object,
                                          is_distributed, read_env)
 from lib.train.optim import (configured_groups, schedule_changes, schedule_settings, scheduled_lrs,
@@ -88,18 +89,8 @@ def _loader_and_sampler(entry, part: str):
     return loader, sampler
 
 
-def _flatten(tree: Mapping, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def config_differences(old_yaml: str, cfg) -> list[str]:
-    old, new = _flatten(yaml.safe_load(old_yaml) or {}), _flatten(yaml.safe_load(config_to_yaml(cfg)) or {})
+    old, new = flatten(yaml.safe_load(old_yaml) or {}), flatten(yaml.safe_load(config_to_yaml(cfg)) or {})
     return [f"{key}: {old.get(key, '<absent>')!r} -> {new.get(key, '<absent>')!r}"
             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
 
