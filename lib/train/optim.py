@@ -59,12 +59,12 @@ def parameter_groups(net: nn.Module, lr: float, weight_decay: float, backbone_mu
     """Named groups {backbone, text_encoder, rest ('head')} x {decay, no decay}; frozen parameters are left out.
     Backbone LR = ``lr x backbone_multiplier``; the fine-tuned layers of a language encoder (``text_encoder.``) get
     ``lr x encoder_multiplier``."""
-    multipliers = {"backbone": backbone_multiplier, "text_encoder": encoder_multiplier, "head": 1.0}
+    multipliers = {"head": 1.0, "backbone": backbone_multiplier, "text_encoder": encoder_multiplier}
     groups: dict[str, dict] = {}
     for name, param in _unwrap(net).named_parameters():
         if not param.requires_grad:
             continue
-        part = next((p for p in ("backbone", "text_encoder") if name.startswith(p + ".")), "head")
+        part = next((p for p in multipliers if name.startswith(p + ".")), "head")
         no_decay = _no_weight_decay(name, param)
         key = f"{part}{'_no_decay' if no_decay else ''}"
         if key not in groups:
@@ -73,7 +73,7 @@ def parameter_groups(net: nn.Module, lr: float, weight_decay: float, backbone_mu
         groups[key]["params"].append(param)
     if not groups:
         raise ValueError("the network has no trainable parameters")
-    order = [f"{part}{suffix}" for part in ("head", "backbone", "text_encoder") for suffix in ("", "_no_decay")]
+    order = [f"{part}{suffix}" for part in multipliers for suffix in ("", "_no_decay")]
     return [groups[k] for k in order if k in groups]  # head first: the first group's LR is the one logs show
 
 
