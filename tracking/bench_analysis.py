@@ -49,8 +49,8 @@ from lib.paths import PROJECT_ROOT
 from lib.test.evaluation.results import boxes_text, dataset_folder
 from lib.utils.bench import child_env, timed
 
-NUMPY_SCRIPT = '''"""Plain numpy scoring of a WebUAV-layout split with the WebUAV-3M toolkit's five scores, one sequence at a
-time as the toolkit does: per tracker, the mean over sequences of AUC, Pre, nPre, cAUC and mAcc. Row 0 is the GT
+NUMPY_SCRIPT = '''"""Plain numpy scoring of a WebUAV-layout split with the WebUAV-3M toolkit's five scores, one
+sequence at a time as the toolkit does: per tracker, the mean over sequences of AUC, Pre, nPre, cAUC and mAcc. Row 0 is the GT
 (not for mAcc); absent frames (flag or 0,0,0,0 row) are scored against the box 0,0,0,0."""
 import json
 import os

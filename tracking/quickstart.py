@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         stage(f"3/4 tracking {len(sequences)} test sequences with {args.threads} workers: trained tracker (with "
               f"its sentences, then shuffled ones), static box, template matching")
         folders = track_all(sequences, args.threads, args.no_progress)
-    except (subprocess.CalledProcessError, RuntimeError, ValueError) as error:  # ValueError: a tracker that cannot be built
+    except (subprocess.CalledProcessError, RuntimeError, ValueError) as error:  # ValueError: a tracker not built
         print(f"error: quick start stopped: {error}", file=sys.stderr)
         return 2
 

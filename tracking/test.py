@@ -8,7 +8,8 @@
 
 Results: ``<output root>/test/tracking_results/<tracker>/<param>/<dataset>/<seq>.txt`` (x,y,w,h floats per frame,
 written atomically) and ``<seq>_time.txt`` (seconds per frame); ``--language shuffled|none`` writes to
-``<param>-lang_shuffled`` / ``<param>-lang_none`` instead (``lib/test/evaluation/language_modes.py``). Finished sequences are skipped, so a rerun resumes.
+``<param>-lang_shuffled`` / ``<param>-lang_none`` instead (``lib/test/evaluation/language_modes.py``). Finished
+sequences are skipped, so a rerun resumes.
 A failing sequence does not stop the others; its traceback goes to ``errors.log`` in the results folder.
 
 The tracker is built once in this process before anything else runs, so a checkpoint that is not one, or that

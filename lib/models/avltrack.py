@@ -56,7 +56,8 @@ class AVLTrack(OSTrack):
         bad = [i for i in fuse_after if not EMBEDDING <= i < len(backbone.blocks)]
         if bad or len(set(fuse_after)) != len(fuse_after):
             raise ValueError(f"MODEL.LANGUAGE.FUSE_AFTER {fuse_after}: distinct block indices in "
-                             f"[{EMBEDDING}, {len(backbone.blocks)}) expected ({EMBEDDING} = after the patch embedding)")
+                             f"[{EMBEDDING}, {len(backbone.blocks)}) expected ({EMBEDDING} = after the patch "
+                             f"embedding)")
         self.text_encoder = text_encoder
         # a frozen encoder's output depends only on the ids: each distinct sentence is encoded once (not a module:
         # it holds no weights of its own, and must not be saved)
@@ -113,8 +114,8 @@ class AVLTrack(OSTrack):
 
     def _contrastive_vectors(self, embedding: Tensor, text: EncodedText, num_template: int) -> dict:
         """Unit vectors for the NT-Xent terms: template and search embeddings before fusion, and the sentence."""
-        pooled = {"template": embedding[:, :num_template].mean(dim=1), "search": embedding[:, num_template:].mean(dim=1),
-                  "text": masked_mean(text.tokens, text.mask)}
+        pooled = {"template": embedding[:, :num_template].mean(dim=1),
+                  "search": embedding[:, num_template:].mean(dim=1), "text": masked_mean(text.tokens, text.mask)}
         vectors = {name: F.normalize(self.contrastive[name](value), dim=-1) for name, value in pooled.items()}
         vectors["text_valid"] = text.valid
         return vectors
