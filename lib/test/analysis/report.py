@@ -62,9 +62,9 @@ def scorer_digest() -> str:
 
 def gt_digest(sequence: Sequence) -> str:
     """Everything a protocol reads from the sequence (``protocols.protocol_inputs``)."""
-    absent = getattr(sequence, "absent", None)
     parts = [np.ascontiguousarray(a).tobytes() for a in (sequence.ground_truth, sequence.file_ground_truth,
                                                         sequence.visible)]
+    absent = sequence.absent
     parts += [b"-" if absent is None else np.ascontiguousarray(absent).tobytes(), sequence.dataset.encode()]
     return content_digest(*parts)
 
