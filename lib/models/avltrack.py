@@ -86,6 +86,14 @@ class AVLTrack(OSTrack):
             valid = mask.sum(dim=1) > 2  # more than [CLS] [SEP]
         return EncodedText(self.text_proj(features), mask, valid.bool())
 
+    def encode_sentence(self, sentence: str | None, max_len: int) -> EncodedText:
+        """One sentence (None or empty: none), tokenised with the encoder's own vocabulary and encoded: what a
+        tracker does once per sequence."""
+        tokens = self.text_encoder.tokenizer(max_len)(sentence)
+        device = self.text_proj[0].weight.device
+        return self.encode_text(tokens["ids"][None].to(device), tokens["mask"][None].to(device),
+                                torch.tensor([tokens["valid"]], device=device))
+
     # -- forward -------------------------------------------------------------------------------------------------------
     def forward(self, template: Tensor, search: Tensor, text_ids: Tensor | None = None,
                 text_mask: Tensor | None = None, text_valid: Tensor | None = None, text: EncodedText | None = None,

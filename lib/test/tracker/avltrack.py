@@ -12,15 +12,13 @@ from lib.test.tracker.ostrack import OSTrackTracker
 class AVLTrackTracker(OSTrackTracker):
     def __init__(self, net: torch.nn.Module, cfg, device: str | torch.device = "cpu"):
         super().__init__(net, cfg, device)
-        self.tokenizer = net.text_encoder.tokenizer(cfg.DATA.MAX_TEXT_LEN)  # the encoder's own vocabulary
+        self.max_text_len = cfg.DATA.MAX_TEXT_LEN
         self.text: EncodedText | None = None
 
     @torch.inference_mode()
     def encode_sentence(self, sentence: str | None) -> None:
         super().encode_sentence(sentence)
-        tokens = self.tokenizer(sentence)
-        self.text = self.net.encode_text(tokens["ids"][None].to(self.device), tokens["mask"][None].to(self.device),
-                                         torch.tensor([tokens["valid"]], device=self.device))
+        self.text = self.net.encode_sentence(sentence, self.max_text_len)
 
     def network(self, template: torch.Tensor, search: torch.Tensor) -> dict:
         return self.net(template, search, text=self.text)
