@@ -40,6 +40,24 @@ def unfinished_generation(folder: Path) -> dict | None:
     return {"seed": int(json.loads(record.read_text())["seed"]), "num": int(state["num"])}
 
 
+def check_generator_version(folder: Path) -> None:
+    """A split made by another generator version holds other scenes under the same names: refuse to read it (results
+    on it would not compare with anyone's), naming the folder and the command that remakes it."""
+    from lib.synth import GENERATION_FILE
+    record = folder / GENERATION_FILE
+    version = json.loads(record.read_text()).get("version") if record.is_file() else None
+    if version is None:  # no record (not a generated split) or one without a version: nothing to compare
+        return
+    from lib.synth import GenerationMismatchError
+    from lib.synth.constants import GENERATOR_VERSION
+    if version != GENERATOR_VERSION:
+        raise GenerationMismatchError(
+            f"SynthUAV split {folder} was made by generator version {version}; this code makes version "
+            f"{GENERATOR_VERSION} (other scenes under the same names). Delete the folder and rerun, or remake it "
+            f"with python tracking/make_synthetic.py --split {folder.name.replace('_night', '')}"
+            f"{' --night' if folder.name.endswith('_night') else ''} --data_root {folder.parent.parent}")
+
+
 def ensure_split(root: Path, split: str, night: bool = False, generate_missing: bool = True) -> None:
     """Make ``root/<split>[_night]`` complete: complete an interrupted generation, and generate a missing split
     when ``generate_missing``. A split in a read-only root is read as it is, unless it is incomplete (an error)."""
@@ -47,6 +65,7 @@ def ensure_split(root: Path, split: str, night: bool = False, generate_missing: 
     folder = root / split_folder_name(split, night)
     if not folder.is_dir() and not generate_missing:
         return
+    check_generator_version(folder)
     if folder.is_dir() and not os.access(root, os.W_OK):  # nobody can be generating into it, nor can we
         todo = unfinished_generation(folder)
         if todo:

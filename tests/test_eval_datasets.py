@@ -416,3 +416,14 @@ def test_synth_uav_incomplete_split_in_a_read_only_root_is_an_error(data_root, m
     monkeypatch.setattr(on_demand.os, "access", lambda path, mode: False)
     with pytest.raises(ValueError, match=r"incomplete .* read-only: .*make_synthetic.py --split test --seed 4 --num 30"):
         get_dataset("synth_uav")
+
+
+def test_synth_uav_split_of_another_generator_version_is_refused(data_root):
+    """Version 1 and 2 make different scenes under the same names: reading an old split would mix generations."""
+    from lib.synth.constants import GENERATOR_VERSION
+    folder = data_root / "synth_uav" / "test"
+    write(folder / "synth_test_0000" / "groundtruth_rect.txt", boxes_text())
+    write(folder / "generation.json", f'{{"seed": 0, "version": {GENERATOR_VERSION - 1}}}')
+    write(folder / "progress.json", '{"num": 1, "complete": true}')
+    with pytest.raises(Exception, match=rf"{folder}.*version {GENERATOR_VERSION - 1}.*make_synthetic.py --split test"):
+        get_dataset("synth_uav")

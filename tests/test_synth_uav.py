@@ -220,3 +220,35 @@ def test_cli(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "1 sequences" in out and str(tmp_path / "synth_uav") in out
     assert (tmp_path / "synth_uav" / "train" / "synth_train_0000" / "groundtruth_rect.txt").is_file()
+
+
+def test_look_alike_twin_crosses_the_target_and_the_sentence_tells_them_apart():
+    """Twin scenes: a same-class, same-colour distractor passes the target mid-sequence, heading another way, and
+    the sentence says how each of the two moves there (the only cue that separates them)."""
+    from lib.synth.language import CROSSING_FRAMES, describe, motion_direction
+    from lib.synth.scene import TWIN_CROSSING, TWIN_MIN_TURN, sequence_rngs
+    twins = 0
+    for index in range(12):
+        scene, _ = build_scene(0, "test", index)
+        sentence = describe(scene, sequence_rngs(0, "test", index)["language"])
+        if scene.twin is None:
+            assert scene.twin_crossing == -1
+            assert all(d.colour_name != scene.target.colour_name or d.class_name != scene.target.class_name
+                       for d in scene.distractors), "a look-alike without the twin's sentence"
+            continue
+        twins += 1
+        target, twin, t = scene.target, scene.twin, scene.twin_crossing
+        assert twin in scene.distractors
+        assert (twin.class_name, twin.colour_name) == (target.class_name, target.colour_name)
+        lo, hi = TWIN_CROSSING
+        assert int(lo * scene.n_frames) <= t <= int(hi * scene.n_frames)
+        gap = np.hypot(twin.path.x[t] - target.path.x[t], twin.path.y[t] - target.path.y[t])
+        assert gap <= 0.6 * target.size + 1e-6, f"sequence {index}: twin {gap:.1f} px away at the crossing"
+        turn = abs((twin.path.heading[t] - target.path.heading[t] + np.pi) % (2 * np.pi) - np.pi)
+        assert turn >= TWIN_MIN_TURN - 1e-6
+        own = motion_direction(target, 2 * CROSSING_FRAMES, t - CROSSING_FRAMES)
+        other = motion_direction(twin, 2 * CROSSING_FRAMES, t - CROSSING_FRAMES)
+        assert own in sentence, sentence
+        if own != other:
+            assert f"moving {other}" in sentence, sentence
+    assert 2 <= twins <= 10, f"{twins} of 12 test scenes have a twin"

@@ -7,7 +7,7 @@ would mix two generations.
 from __future__ import annotations
 
 GENERATOR_NAME = "synth_uav"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: look-alike twins crossing the target
 
 FRAME_W, FRAME_H = 320, 240
 JPEG_QUALITY = 90

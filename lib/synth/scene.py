@@ -28,6 +28,11 @@ CAMERA_SPEED = (0.3, 1.2)  # px/frame of the drift when the camera moves
 DISTRACTOR_COUNTS = (2, 3)
 OTHER_CLASS_DISTRACTOR_PROB = 0.35  # one distractor is another class in the target's colour
 CONVOY_PROB = 0.3  # the nearest distractor drives alongside the target
+# A look-alike twin (same class and colour) crosses the target's path mid-sequence, moving another way: only
+# the sentence (which says how the target moves) tells the two apart once they have met.
+TWIN_PROB = 0.5
+TWIN_CROSSING = (0.3, 0.7)  # crossing frame, as a fraction of the sequence
+TWIN_MIN_TURN = 0.5 * np.pi  # the twin's heading at the crossing differs from the target's by at least this
 EXIT_PROB = {"train": 0.2, "val": 0.35, "test": 0.35}  # target leaves the view and comes back
 PATH_OCCLUDER_COUNTS = ((0, 1, 2), (0.25, 0.45, 0.3))  # occluders placed on the target's path, probabilities
 FULL_OCCLUSION_PROB = 0.6  # a path occluder is big enough to hide the target completely
@@ -68,7 +73,9 @@ class Scene:
     occluders: OccluderLayer
     shade: np.ndarray | None  # (H, W) float32 light factor of cloud shadows on the ground, or None
     target: Agent
-    distractors: list
+    distractors: list  # the twin, if any, is one of them
+    twin: Agent | None = None
+    twin_crossing: int = -1  # frame at which the twin passes the target
 
 
 def sequence_rngs(seed: int, split: str, index: int) -> dict[str, np.random.Generator]:
@@ -89,12 +96,18 @@ def _choose(rng: np.random.Generator, weights: dict[str, float]) -> str:
 
 def _make_agent(rng: np.random.Generator, n: int, class_name: str, colour_name: str, size: float,
                 start: tuple[float, float], heading: float, speed: float, exit_plan=None, follow=None,
-                max_scale_change: float = MAX_SCALE_CHANGE) -> Agent:
+                max_scale_change: float = MAX_SCALE_CHANGE, through: int = 0) -> Agent:
+    """An agent whose path passes ``start`` with ``heading`` at frame ``through`` (frame 0 by default)."""
     spec = CLASSES[class_name]
     length, width = dimensions(spec, size)
     scale = motion.scale_curve(rng, n, rng.uniform(0.05, max_scale_change), MIN_SIZE_PX / size, MAX_SIZE_PX / size)
     radius = 0.5 * float(np.hypot(length, width) * scale.max())
-    path = motion.simulate_path(rng, n, start, heading, speed, radius, (FRAME_W, FRAME_H), exit_plan, follow)
+    frame = (FRAME_W, FRAME_H)
+    path = motion.simulate_path(rng, n - through, start, heading, speed, radius, frame, exit_plan, follow)
+    if through > 0:  # the frames before: the same steering run backwards in time from the same point
+        back = motion.simulate_path(rng, through + 1, start, heading + np.pi, speed, radius, frame)
+        path = motion.Path(np.concatenate([back.x[:0:-1], path.x]), np.concatenate([back.y[:0:-1], path.y]),
+                           np.concatenate([back.heading[:0:-1] + np.pi, path.heading]))
     colours = part_colours(class_name, jitter(COLOURS[colour_name], rng, 8.0))
     return Agent(class_name, colour_name, colours, size, length, width, path, scale)
 
@@ -143,6 +156,29 @@ def _place_distractors(rng: np.random.Generator, n: int, target: Agent, on_water
         agents.append(_make_agent(rng, n, cls, colour, size, (x, y), heading, speed, follow=follow,
                                   max_scale_change=0.3))
     return agents
+
+
+def _place_twin(rng: np.random.Generator, n: int, target: Agent, others: list[Agent]) -> tuple[Agent, int] | None:
+    """A same-class, same-colour agent that passes the target at a frame in TWIN_CROSSING, heading another way,
+    and starts apart from the target; None when no such path is found."""
+    for _ in range(10):
+        t = int(rng.uniform(*TWIN_CROSSING) * n)
+        x, y, h = float(target.path.x[t]), float(target.path.y[t]), float(target.path.heading[t])
+        r = 0.5 * target.size
+        if not (r < x < FRAME_W - r and r < y < FRAME_H - r):
+            continue  # the target is out of view then
+        side = rng.uniform(-0.6, 0.6) * target.size  # pass side by side or over each other
+        start = (x - np.sin(h) * side, y + np.cos(h) * side)
+        heading = h + np.pi + rng.uniform(-1, 1) * (np.pi - TWIN_MIN_TURN)
+        size = float(np.clip(target.size * rng.uniform(0.95, 1.05), *CLASSES[target.class_name].size_px))
+        speed = rng.uniform(*CLASSES[target.class_name].speed_px)
+        twin = _make_agent(rng, n, target.class_name, target.colour_name, size, start, heading, speed,
+                           max_scale_change=0.3, through=t)
+        apart = all(np.hypot(twin.path.x[0] - a.path.x[0], twin.path.y[0] - a.path.y[0]) > twin.radius + a.radius + 4
+                    for a in [target, *others])
+        if apart:
+            return twin, t
+    return None
 
 
 def _frame1_box_world(target: Agent, camera: np.ndarray, pad: int = 3) -> tuple[int, int, int, int]:
@@ -250,11 +286,14 @@ def _attempt(rng: np.random.Generator, name: str, split: str, n: int) -> Scene:
 
     ground = render_ground(rng, world_w, world_h, kind)
     distractors = _place_distractors(rng, n, target, on_water)
+    twin = _place_twin(rng, n, target, distractors) if rng.random() < TWIN_PROB else None
+    if twin is not None:
+        distractors.append(twin[0])
     occluders = _place_occluders(rng, target, cam, world_h, world_w, on_water)
     shade = _cloud_shade(rng, world_h, world_w) if rng.random() < CLOUD_SHADE_PROB else None
     return Scene(name=name, n_frames=n, frame_size=(FRAME_W, FRAME_H), ground=ground, camera=cam,
                  occluders=build_layer(occluders, world_h, world_w), shade=shade, target=target,
-                 distractors=distractors)
+                 distractors=distractors, twin=twin[0] if twin else None, twin_crossing=twin[1] if twin else -1)
 
 
 def build_scene(seed: int, split: str, index: int, name: str | None = None) -> tuple[Scene, Annotation]:
