@@ -425,5 +425,6 @@ def test_synth_uav_split_of_another_generator_version_is_refused(data_root):
     write(folder / "synth_test_0000" / "groundtruth_rect.txt", boxes_text())
     write(folder / "generation.json", f'{{"seed": 0, "version": {GENERATOR_VERSION - 1}}}')
     write(folder / "progress.json", '{"num": 1, "complete": true}')
-    with pytest.raises(Exception, match=rf"{folder}.*version {GENERATOR_VERSION - 1}.*make_synthetic.py --split test"):
+    old = GENERATOR_VERSION - 1
+    with pytest.raises(Exception, match=rf"{folder}.*version {old}.*make_synthetic.py --split test"):
         get_dataset("synth_uav")
