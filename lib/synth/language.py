@@ -4,8 +4,7 @@ It names the target's colour and class, its motion direction over the first fram
 relative to the nearest distractor at frame 1. When a look-alike twin crosses the target's path, the
 sentence instead says how each of the two moves around the crossing, the one thing that tells them apart
 (as an annotator who watched the whole video would). Directions are image directions (left/right/up/down,
-above/below), so
-the training pipeline can swap left and right when it flips an image horizontally.
+above/below), so the training pipeline can swap left and right when it flips an image horizontally.
 """
 from __future__ import annotations
 
