@@ -11,10 +11,30 @@ def _dataset_names() -> list[str]:
     return dataset_names()
 
 
-def config_problems(cfg) -> list[str]:
-    """What is wrong with ``cfg`` (empty when nothing is): unknown dataset names in DATA.<part>.DATASETS_NAME, and
-    DATASETS_NAME / DATASETS_RATIO lists of different lengths. Each problem names its key."""
+def halting_problems(cfg) -> list[str]:
+    """Token halting (MODEL.HALTING, AVLTrack) with settings it cannot run with."""
+    halting = cfg.get("MODEL", {}).get("HALTING")
+    if not halting or not halting.get("ENABLED"):
+        return []
     problems = []
+    backbone = cfg.MODEL.BACKBONE
+    if backbone.get("CE_LOC"):
+        problems.append(f"MODEL.HALTING.ENABLED cannot be combined with candidate elimination (MODEL.BACKBONE.CE_LOC "
+                        f"{list(backbone.CE_LOC)}): set CE_LOC and CE_KEEP_RATIO to []")
+    if not 0 < halting.get("EPS", 0.01) < 1:
+        problems.append(f"MODEL.HALTING.EPS must be in (0, 1), got {halting.EPS}")
+    target = cfg.get("TRAIN", {}).get("HALT_TARGET_DEPTH")
+    if target is not None and not 1 <= target <= backbone.DEPTH:
+        problems.append(f"TRAIN.HALT_TARGET_DEPTH {target} is not a depth of this backbone: 1..{backbone.DEPTH} "
+                        f"(MODEL.BACKBONE.DEPTH)")
+    return problems
+
+
+def config_problems(cfg) -> list[str]:
+    """What is wrong with ``cfg`` (empty when nothing is): unknown dataset names in DATA.<part>.DATASETS_NAME,
+    DATASETS_NAME / DATASETS_RATIO lists of different lengths, token halting with settings it cannot run with. Each
+    problem names its key."""
+    problems = halting_problems(cfg)
     data = cfg.get("DATA", {})
     for part in DATA_PARTS:
         spec = data.get(part)

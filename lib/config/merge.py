@@ -17,8 +17,8 @@ key (``TRAIN.EPOCH``, or ``DATA.TRAIN.DATASETS_RATIO[0]`` for a list element):
   ``LIST_ELEMENT_TYPES`` (``{"MODEL.BACKBONE.CE_LOC": int}``); without one its elements are not checked;
 * ``null`` is refused wherever the default is not null (write 0, false or '' instead).
 
-After the types, :func:`lib.config.checks.config_problems` checks what types cannot: dataset names exist, and
-each DATASETS_NAME list has one DATASETS_RATIO per name.
+After the types, :func:`lib.config.checks.config_problems` checks what types cannot: dataset names exist, each
+DATASETS_NAME list has one DATASETS_RATIO per name, and token halting's settings fit the backbone.
 """
 from __future__ import annotations
 

@@ -5,7 +5,9 @@ its features are projected to the backbone width and enter the vision token stre
 (``lib.models.layers.fusion``) after the patch embedding and again after the blocks of
 ``MODEL.LANGUAGE.FUSE_AFTER`` (the paper's multi-level language perception), through the backbone's token hook:
 no second copy of the ViT loop. For training, three L2-normalised vectors feed the NT-Xent terms of the actor:
-the template and search embeddings before any fusion, and the sentence, each mean-pooled and projected.
+the template and search embeddings before any fusion, and the sentence, each mean-pooled and projected. With
+``MODEL.HALTING.ENABLED`` the backbone's tokens halt (A-ViT, ``lib/models/backbones/vit_halting.py``); the fusion
+after a block then reaches the tokens still running.
 
 Where the reference differs (``shared/reference/avltrack_spec.md`` §0, §2.2): there, one constant vector (the
 untrained ``[CLS]`` embedding) stands for every sentence, and its cross-attention runs across the batch instead of
@@ -135,6 +137,16 @@ def build_text_encoder(cfg) -> nn.Module:
     return TextEncoder(language.ENCODER, freeze=language.FREEZE, train_top_layers=language.TRAIN_TOP_LAYERS)
 
 
+def build_avltrack_backbone(cfg) -> nn.Module:
+    """The one-stream ViT, with A-ViT token halting when ``MODEL.HALTING.ENABLED``."""
+    halting = cfg.MODEL.HALTING
+    if not halting.ENABLED:
+        return build_backbone(cfg)
+    from lib.models.backbones.vit_halting import HaltingViT
+    return build_backbone(cfg, HaltingViT, gate_scale=halting.GATE_SCALE, gate_bias=halting.GATE_BIAS,
+                          eps=halting.EPS)
+
+
 def build_avltrack(cfg, text_encoder: nn.Module | None = None) -> AVLTrack:
     """The network of ``cfg``; ``text_encoder`` replaces the configured one (tests use a small random one)."""
     language, bb = cfg.MODEL.LANGUAGE, cfg.MODEL.BACKBONE
@@ -143,7 +155,7 @@ def build_avltrack(cfg, text_encoder: nn.Module | None = None) -> AVLTrack:
     if language.CACHE:
         from lib.models.language.encoder import SentenceCache
         cache = SentenceCache(encoder)
-    return AVLTrack(build_backbone(cfg), CenterHead(bb.EMBED_DIM, cfg.MODEL.HEAD.NUM_CHANNELS), encoder,
+    return AVLTrack(build_avltrack_backbone(cfg), CenterHead(bb.EMBED_DIM, cfg.MODEL.HEAD.NUM_CHANNELS), encoder,
                     fuse_after=list(language.FUSE_AFTER), fusion_heads=language.FUSION_HEADS,
                     top_k=language.TOP_K, fusion_gain=language.FUSION_GAIN,
                     contrastive_dim=language.CONTRASTIVE_DIM, sentence_cache=cache)

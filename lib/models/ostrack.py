@@ -34,14 +34,15 @@ class OSTrack(nn.Module):
         return out
 
 
-def build_backbone(cfg):
-    """The one-stream ViT of ``cfg.MODEL.BACKBONE`` at the training crop sizes (every one-stream family uses it)."""
+def build_backbone(cfg, vit_class=None, **extra):
+    """The one-stream ViT of ``cfg.MODEL.BACKBONE`` at the training crop sizes (every one-stream family uses it);
+    ``vit_class`` a subclass of ``OneStreamViT`` taking ``extra`` keyword arguments too (e.g. ``HaltingViT``)."""
     from lib.models.backbones import OneStreamViT  # local import: the backbone module is heavy to read, not to load
     bb = cfg.MODEL.BACKBONE
-    return OneStreamViT(template_size=cfg.DATA.TEMPLATE.SIZE, search_size=cfg.DATA.SEARCH.SIZE,
-                        patch_size=bb.PATCH_SIZE, embed_dim=bb.EMBED_DIM, depth=bb.DEPTH, num_heads=bb.NUM_HEADS,
-                        mlp_ratio=bb.MLP_RATIO, drop_path_rate=bb.DROP_PATH_RATE, ce_loc=tuple(bb.CE_LOC),
-                        ce_keep_ratio=tuple(bb.CE_KEEP_RATIO))
+    return (vit_class or OneStreamViT)(
+        template_size=cfg.DATA.TEMPLATE.SIZE, search_size=cfg.DATA.SEARCH.SIZE, patch_size=bb.PATCH_SIZE,
+        embed_dim=bb.EMBED_DIM, depth=bb.DEPTH, num_heads=bb.NUM_HEADS, mlp_ratio=bb.MLP_RATIO,
+        drop_path_rate=bb.DROP_PATH_RATE, ce_loc=tuple(bb.CE_LOC), ce_keep_ratio=tuple(bb.CE_KEEP_RATIO), **extra)
 
 
 def build_ostrack(cfg) -> OSTrack:

@@ -5,6 +5,10 @@ embeddings with the sentence and with each other (``avltrack_spec.md`` §3; weig
 The sentence terms use only the pairs that have a sentence. Under DDP the vectors of all ranks are gathered with
 gradients (``all_gather_cat``), so the negatives are the global batch, not one process's share as in the
 reference.
+
+When the backbone halts (``MODEL.HALTING.ENABLED``), A-ViT's ponder loss and depth-distribution prior are added
+with weights ``TRAIN.PONDER_WEIGHT`` and ``TRAIN.HALT_PRIOR_WEIGHT`` (the reference builds both and adds neither),
+and the mean depth of template and search tokens is logged.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import torch
 
 from lib.train.actors.ostrack import OSTrackActor
 from lib.train.admin.distributed import all_gather_cat
-from lib.train.losses import nt_xent
+from lib.train.losses import distribution_prior_loss, nt_xent, ponder_loss
 
 
 class AVLTrackActor(OSTrackActor):
@@ -25,7 +29,11 @@ class AVLTrackActor(OSTrackActor):
             contrastive, terms = self.contrastive_losses(out["contrastive"])
             loss = loss + contrastive
             stats.update(terms)
-            stats["Loss/total"] = loss.detach()
+        if self.cfg.MODEL.HALTING.ENABLED:
+            halting, terms = self.halting_losses(out["backbone"])
+            loss = loss + halting
+            stats.update(terms)
+        stats["Loss/total"] = loss.detach()
         return loss, stats
 
     def contrastive_losses(self, vectors: dict) -> tuple[torch.Tensor, dict]:
@@ -41,3 +49,16 @@ class AVLTrackActor(OSTrackActor):
         }
         total = sum(weight * value for weight, value in terms.values())
         return total, {name: value.detach() for name, (_, value) in terms.items()}
+
+    def halting_losses(self, feats: dict) -> tuple[torch.Tensor, dict]:
+        """Weighted ponder + prior terms, and stats: both terms unweighted, mean blocks run by template and search
+        tokens."""
+        train, halting = self.cfg.TRAIN, feats["halting"]
+        ponder = ponder_loss(halting["ponder"])
+        prior = distribution_prior_loss(halting["layer_halt"], train.HALT_TARGET_DEPTH)
+        num_template = feats["template_tokens"].shape[1]
+        depth = halting["depth"].detach()
+        stats = {"Loss/ponder": ponder.detach(), "Loss/halt_prior": prior.detach(),
+                 "Halt/depth_template": depth[:, :num_template].mean(),
+                 "Halt/depth_search": depth[:, num_template:].mean()}
+        return train.PONDER_WEIGHT * ponder + train.HALT_PRIOR_WEIGHT * prior, stats
