@@ -406,3 +406,15 @@ def test_cli_user_errors_exit_2_with_one_line(vot_results, capsys, case, message
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_cli_scores_only_the_named_sequences(vot_results, capsys):
+    """--sequence scores a subset: a tracker without a result on another sequence is fine; a wrong name is an error."""
+    stack, results = vot_results
+    (results / "shifted" / "p" / "vot_stack" / "c.txt").unlink()
+    out = main(["--dataset", f"vot:{stack}", "--trackers", "shifted/p", "perfect/p", "--sequence", "b", "a",
+                "--format", "json"])
+    assert out["results"]["shifted/p"]["sequences"] == 2 and out["results"]["perfect/p"]["precision"] == 1.0
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dataset", f"vot:{stack}", "--trackers", "perfect/p", "--sequence", "zz"])
+    assert exit_info.value.code == 2 and "no sequence named zz" in capsys.readouterr().err

@@ -25,7 +25,7 @@ from typing import Sequence as SequenceType
 from lib.paths import apply_cli_roots, output_root
 from lib.test.analysis.report import SUMMARY_KEYS, evaluate_trackers, write_plots
 from lib.test.analysis.tables import FORMATS, render
-from lib.test.evaluation.datasets import get_dataset
+from lib.test.evaluation.datasets import get_dataset, select_by_name
 from lib.test.evaluation.results import dataset_folder, results_dir
 
 
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "papers; strict: the same with every absent/invalid frame a failure; otb: the MATLAB "
                              "toolkits; webuav: the WebUAV-3M toolkit, adds cAUC and mAcc)")
     parser.add_argument("--format", choices=FORMATS, default="md", help="table format (default md)")
+    parser.add_argument("--sequence", nargs="+", metavar="NAME", help="score only these sequences (names)")
     parser.add_argument("--attributes", action="store_true", help="also AUC and precision per attribute")
     parser.add_argument("--plot", action="store_true", help="write success / precision plots (PNG)")
     parser.add_argument("--plot_dir", help="plot folder (default <output root>/test/result_plots/<dataset>)")
@@ -77,7 +78,7 @@ def main(argv: SequenceType[str] | None = None) -> dict:
         for spec in dict.fromkeys(args.trackers):
             tracker, param = parse_tracker(spec)
             folders[spec] = results_dir(tracker, param, args.dataset, args.results_root)
-        sequences = get_dataset(args.dataset)
+        sequences = select_by_name(get_dataset(args.dataset), args.sequence)
         results = evaluate_trackers(sequences, folders, args.protocol, attributes=args.attributes,
                                     use_cache=not args.no_cache, drop_zero_success=args.drop_zero_success)
     except (KeyError, ValueError, FileNotFoundError) as error:

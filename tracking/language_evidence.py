@@ -14,6 +14,8 @@ For each seed S (``tracking/train.py --seed S --save_dir OUT/seed_S``):
 Every result is scored with ``tracking/analysis_results.py --protocol webuav`` (AUC, precision, normalised precision
 as the curve mean, cAUC, mAcc) and reported as the mean and standard deviation over the seeds, beside FLOPs and
 CPU latency per frame at batch 1 (``tracking/profile_model.py``, the sentence encoded once as a tracker does).
+Every score is also given on two parts of the test split: the sequences where a look-alike (same class and colour)
+crosses the target, which only the sentence tells apart, and the others (``analysis_results.py --sequence``).
 Everything resumes: finished trainings and result files are reused, so a rerun only adds what is missing.
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lib.paths import PROJECT_ROOT, apply_cli_roots, output_root
+from lib.paths import PROJECT_ROOT, apply_cli_roots, dataset_root, output_root
 
 TRACKING = PROJECT_ROOT / "tracking"
 METRICS = ("auc", "precision", "norm_precision", "cauc", "macc")
@@ -51,8 +53,30 @@ def results_label(family: str, config: str, language: str) -> str:
     return f"{family}/{config}" if language == "given" else f"{family}/{config}-lang_{language}"
 
 
-def seed_scores(seed: int, out: Path, data_root: str | None, threads: int) -> dict[str, dict]:
-    """{row label: webuav scores} for one seed: train (or resume) each config, track, score."""
+def lookalike_split() -> dict[str, list[str]]:
+    """{'look-alike': names, 'other': names} of the SynthUAV test split, from its scenes (rebuilt from the seed the
+    split was generated with: no extra file in the benchmark's format)."""
+    from lib.synth import GENERATION_FILE
+    from lib.synth.scene import build_scene
+    folder = dataset_root("synth_uav") / "test"
+    seed = json.loads((folder / GENERATION_FILE).read_text())["seed"]
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name.startswith("synth_test_"))
+    parts: dict[str, list[str]] = {"look-alike": [], "other": []}
+    for name in names:
+        scene, _ = build_scene(seed, "test", int(name.rsplit("_", 1)[1]))
+        parts["look-alike" if scene.twin is not None else "other"].append(name)
+    return parts
+
+
+def score(labels: list[str], roots: list, sequences: list[str] | None = None) -> dict:
+    subset = ["--sequence", *sequences] if sequences else []
+    return json.loads(run([sys.executable, TRACKING / "analysis_results.py", "--dataset", "synth_uav", "--protocol",
+                           "webuav", "--format", "json", "--trackers", *labels, *subset, *roots]))
+
+
+def seed_scores(seed: int, out: Path, data_root: str | None, threads: int, parts: dict) -> dict[str, dict]:
+    """{row label: webuav scores} for one seed: train (or resume) each config, track, score; each row also holds
+    ``part_auc``: {part: AUC on that part of the split}."""
     save_dir = out / f"seed_{seed}"
     roots = ["--save_dir", save_dir] + (["--data_root", data_root] if data_root else [])
     for family, config in dict.fromkeys((f, c) for _, f, c, _ in RUNS):
@@ -63,9 +87,11 @@ def seed_scores(seed: int, out: Path, data_root: str | None, threads: int) -> di
         run([sys.executable, TRACKING / "test.py", family, config, "--dataset", "synth_uav", "--threads",
              str(threads), "--language", language, "--no_progress", *roots])
         labels[row] = results_label(family, config, language)
-    scores = json.loads(run([sys.executable, TRACKING / "analysis_results.py", "--dataset", "synth_uav", "--protocol",
-                             "webuav", "--format", "json", "--trackers", *labels.values(), *roots]))
-    return {row: {k: scores[label][k] for k in METRICS} for row, label in labels.items()}
+    scores = score(list(labels.values()), roots)
+    part_scores = {part: score(list(labels.values()), roots, names) for part, names in parts.items()}
+    return {row: {**{k: scores[label][k] for k in METRICS},
+                  "part_auc": {part: part_scores[part][label]["auc"] for part in parts}}
+            for row, label in labels.items()}
 
 
 def model_cost(family: str, config: str, language: str) -> dict:
@@ -75,16 +101,26 @@ def model_cost(family: str, config: str, language: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def mean_std(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+
+
+def part_table(per_seed: list[dict], parts: dict) -> str:
+    header = "| model | " + " | ".join(f"AUC, {part} ({len(names)} sequences)" for part, names in parts.items()) + " |"
+    lines = [header, "|" + "---|" * (len(parts) + 1)]
+    for row, family, config, language in RUNS:
+        cells = [mean_std([scores[row]["part_auc"][part] for scores in per_seed]) for part in parts]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def table(per_seed: list[dict], costs: dict) -> str:
     header = ("| model (SynthUAV test, `--protocol webuav`, mean ± std over seeds) | AUC | Precision | "
               "Norm. precision | cAUC | mAcc | GFLOPs | CPU ms/frame |")
     lines = [header, "|" + "---|" * 8]
     for row, family, config, language in RUNS:
-        cells = []
-        for metric in METRICS:
-            values = [scores[row][metric] for scores in per_seed]
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            cells.append(f"{statistics.mean(values):.3f} ± {spread:.3f}")
+        cells = [mean_std([scores[row][metric] for scores in per_seed]) for metric in METRICS]
         cost = costs[row]
         cells += [f"{cost['flops'] / 1e9:.3f}", f"{cost['latency_ms']:.2f}"]
         lines.append(f"| {row} (`{results_label(family, config, language)}`) | " + " | ".join(cells) + " |")
@@ -100,12 +136,12 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     apply_cli_roots(args.data_root, None)
     out = (args.out or output_root() / "language_evidence").resolve()
-    per_seed = [seed_scores(seed, out, args.data_root, args.threads) for seed in args.seeds]
+    parts = lookalike_split()
+    per_seed = [seed_scores(seed, out, args.data_root, args.threads, parts) for seed in args.seeds]
     costs = {row: model_cost(family, config, language) for row, family, config, language in RUNS}
-    text = table(per_seed, costs)
-    print(text)
-    (out / "evidence.json").write_text(json.dumps({"seeds": args.seeds, "scores": per_seed, "costs": costs},
-                                                  indent=1))
+    print(table(per_seed, costs) + "\n\n" + part_table(per_seed, parts))
+    (out / "evidence.json").write_text(json.dumps({"seeds": args.seeds, "scores": per_seed, "costs": costs,
+                                                   "parts": parts}, indent=1))
 
 
 if __name__ == "__main__":

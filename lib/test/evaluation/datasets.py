@@ -69,3 +69,15 @@ def get_dataset(name: str) -> list[Sequence]:
         raise FileNotFoundError(f"dataset {name!r}: no sequence found; check the root and its layout (README, "
                                 f"'Test-side benchmarks'; reader lib/test/evaluation/{module}.py)")
     return sequences
+
+
+def select_by_name(sequences: list[Sequence], names) -> list[Sequence]:
+    """The sequences called ``names``, in that order; an unknown name is an error naming it (none given: all)."""
+    if not names:
+        return sequences
+    by_name = {s.name: s for s in sequences}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise KeyError(f"no sequence named {', '.join(unknown)} in this dataset (it has {len(sequences)}, "
+                       f"e.g. {', '.join(list(by_name)[:5])})")
+    return [by_name[n] for n in names]
