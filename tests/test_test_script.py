@@ -256,3 +256,40 @@ print(json.dumps({{o.sequence: [o.status, o.error.strip().splitlines()[-1]] for 
     assert sorted(outcomes) == ["alpha", "beta"]
     for status, last_line in outcomes.values():
         assert status == "failed" and str(checkpoints["html"]) in last_line and "not a checkpoint" in last_line
+
+
+def test_halting_off_writes_to_its_own_folder_and_models_without_halting_refuse_it(tmp_path, capsys, checkpoints,
+                                                                                   train_dataset_writers):
+    import torch
+
+    from lib.config import load_config
+    from lib.models import build_network
+    from lib.train.trainers.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
+    make_vot_stack(train_dataset_writers, tmp_path / "stack", names=("alpha",))
+    yaml_path = tmp_path / "tiny_halting.yaml"
+    yaml_path.write_text((PROJECT_ROOT / "experiments/avltrack/synth_tiny_halting.yaml").read_text()
+                         .replace("DEPTH: 4", "DEPTH: 2").replace("FUSE_AFTER: [-1, 1, 2]", "FUSE_AFTER: [-1, 0]")
+                         .replace("HALT_TARGET_DEPTH: 2", "HALT_TARGET_DEPTH: 1"))
+    torch.manual_seed(0)
+    net = build_network(load_config("avltrack", str(yaml_path)), load_pretrained=False)
+    checkpoint = save_checkpoint(tmp_path / "ep0008.pth", {"format": CHECKPOINT_FORMAT, "net": net.state_dict()})
+    script = load_script()
+    args = ["avltrack", str(yaml_path), "--dataset", f"vot:{tmp_path / 'stack'}", "--save_dir", str(tmp_path / "out"),
+            "--checkpoint", str(checkpoint), "--no_progress"]
+    results = tmp_path / "out/test/tracking_results/avltrack"
+    runs = (([], "tiny_halting", True), (["--halting", "off"], "tiny_halting-halting_off", False),
+            (["--halting", "off", "--language", "none"], "tiny_halting-lang_none-halting_off", False))
+    for extra, folder, halting in runs:
+        assert script.main([*args, *extra]) == 0, capsys.readouterr().err
+        run = json.loads((results / folder / "vot_stack" / "run.json").read_text())
+        assert run["test_settings"]["HALTING"] is halting and (results / folder / "vot_stack" / "alpha.txt").is_file()
+    assert script.main([*args, "--halting", "on"]) == 0  # the config's own setting: the default folder, resumed
+    assert "0 tracked, 1 already done" in capsys.readouterr().out
+    ostrack = ["ostrack", "synth_tiny", "--dataset", f"vot:{tmp_path / 'stack'}", "--save_dir", str(tmp_path / "out"),
+               "--checkpoint", str(checkpoints["good"]), "--halting", "off", "--no_progress"]
+    assert script.main(ostrack) == 2
+    err = capsys.readouterr().err
+    assert "--halting off: ostrack/synth_tiny has no token halting" in err and "synth_tiny.yaml" in err
+    assert not (tmp_path / "out/test/tracking_results/ostrack").exists()
+    from lib.test.tracker.build import tracker_identity
+    assert "HALTING" not in tracker_identity("ostrack", "synth_tiny", checkpoints["good"])["test_settings"]

@@ -5,10 +5,12 @@
     python tracking/test.py ostrack synth_tiny --dataset lasot --shard 0/4      # this machine: every 4th sequence
     python tracking/test.py template_matching default --dataset vot:/data/vot2020/bag  # a baseline, no checkpoint
     python tracking/test.py avltrack synth_tiny --language shuffled   # each sequence gets another one's sentence
+    python tracking/test.py avltrack synth_tiny_halting --halting off  # a halting model at full depth
 
 Results: ``<output root>/test/tracking_results/<tracker>/<param>/<dataset>/<seq>.txt`` (x,y,w,h floats per frame,
 written atomically) and ``<seq>_time.txt`` (seconds per frame); ``--language shuffled|none`` writes to
-``<param>-lang_shuffled`` / ``<param>-lang_none`` instead (``lib/test/evaluation/language_modes.py``). Finished
+``<param>-lang_shuffled`` / ``<param>-lang_none`` instead (``lib/test/evaluation/language_modes.py``), and
+``--halting off`` to ``<param>-halting_off`` (both: ``<param>-lang_none-halting_off``; ``variants.py``). Finished
 sequences are skipped, so a rerun resumes.
 A failing sequence does not stop the others; its traceback goes to ``errors.log`` in the results folder.
 
@@ -33,10 +35,11 @@ import torch
 
 from lib.paths import apply_cli_roots
 from lib.test.evaluation.datasets import get_dataset
-from lib.test.evaluation.language_modes import LANGUAGE_MODES, apply_language_mode, results_param
+from lib.test.evaluation.language_modes import LANGUAGE_MODES, apply_language_mode
 from lib.test.evaluation.results import claim_results_folder, result_path, results_dir, write_result
 from lib.test.evaluation.running import run_dataset, track_sequence, worker_device
-from lib.test.tracker.build import build_tracker, resolve_checkpoint, tracker_identity, tracker_names
+from lib.test.evaluation.variants import results_param
+from lib.test.tracker.build import build_tracker, resolve_checkpoint, test_halting, tracker_identity, tracker_names
 from lib.train.run_training import config_name_of
 
 
@@ -50,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--language", choices=LANGUAGE_MODES, default="given",
                         help="sentences given to the tracker: each sequence's own (default), another sequence's "
                              "(shuffled: a fixed derangement) or none; ablations write to <param>-lang_<mode>/")
+    parser.add_argument("--halting", choices=("on", "off"), default=None,
+                        help="models with token halting (MODEL.HALTING.ENABLED): halt (on) or run every token "
+                             "through every block (off); default TEST.HALTING of the config; off writes to "
+                             "<param>-halting_off/")
     parser.add_argument("--threads", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--num_gpus", type=int, default=None,
                         help="GPUs shared round-robin by the workers (default: all visible; 0 = CPU)")
@@ -150,17 +157,21 @@ def main(argv: SequenceType[str] | None = None) -> int:
         if args.threads < 1:
             raise ValueError("--threads must be >= 1")
         checkpoint = resolve_checkpoint(args.tracker, args.param, args.checkpoint)
+        halting = None if args.halting is None else args.halting == "on"
+        halts = test_halting(args.tracker, args.param, halting)  # None: no halting (and --halting refused)
         sequences = apply_language_mode(get_dataset(args.dataset), args.language)  # on all: shards must agree
         sequences = select_sequences(sequences, args.sequence, args.shard)
-        param_folder = results_param(config_name_of(args.param), args.language)
+        param_folder = results_param(config_name_of(args.param), language=args.language,
+                                     halting="off" if halts is False else "on")
         folder = results_dir(args.tracker, param_folder, args.dataset, args.results_root)
         for sequence in sequences:
             result_path(folder, sequence.name)  # a name that would write outside the folder is refused up front
-        factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None)
+        factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None,
+                                    halting=halting)
         # built here, before any worker and before the folder is claimed: a checkpoint that does not load into the
         # config is one usage error, whatever --threads (the workers build their own copy)
         tracker = factory(worker_device(0, num_gpus) if in_process else "cpu")
-        claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint, args.language))
+        claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint, args.language, halting))
     except (KeyError, ValueError, FileNotFoundError) as error:  # config and mixed-results errors are ValueErrors
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2

@@ -1,12 +1,14 @@
 """What a language tracker is told at test time: ``given`` (each sequence's own sentence), ``shuffled`` (another
 sequence's sentence: a fixed, seeded derangement over the whole benchmark, so every shard and rerun agrees) or
-``none`` (no sentence). The ablations' results go to their own folders (``<param>-lang_<mode>``), so the three runs
-never mix with or skip each other."""
+``none`` (no sentence). The ablations' results go to their own folders (``<param>-lang_<mode>``, named by
+``variants.py``), so the three runs never mix with or skip each other."""
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
+
+from lib.test.evaluation import variants
 
 LANGUAGE_MODES = ("given", "shuffled", "none")
 DERANGEMENT_SEED = 0
@@ -37,5 +39,5 @@ def apply_language_mode(sequences: list, mode: str) -> list:
 
 
 def results_param(param: str, mode: str) -> str:
-    """The results folder's ``<param>`` part: the config name, marked for an ablation."""
-    return param if mode == "given" else f"{param}-lang_{mode}"
+    """The results folder's ``<param>`` part: the config name, marked for an ablation (``variants.py``)."""
+    return variants.results_param(param, language=mode)

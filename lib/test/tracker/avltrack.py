@@ -1,6 +1,7 @@
 """AVLTrack at test time: the one-stream tracker, with the sentence encoded once per sequence at ``initialize``
 and given to every frame's forward. No sentence (None or empty) tracks on vision alone: the fusion lets every
-token through unchanged."""
+token through unchanged. A model with token halting halts as ``TEST.HALTING`` says (on: the pruned path, halted
+tokens dropped; off: every token runs every block)."""
 from __future__ import annotations
 
 import torch
@@ -14,6 +15,8 @@ class AVLTrackTracker(OSTrackTracker):
         super().__init__(net, cfg, device)
         self.max_text_len = cfg.DATA.MAX_TEXT_LEN
         self.text: EncodedText | None = None
+        if cfg.MODEL.HALTING.ENABLED:
+            self.net.backbone.halting = bool(cfg.TEST.HALTING)
 
     @torch.inference_mode()
     def encode_sentence(self, sentence: str | None) -> None:

@@ -88,21 +88,54 @@ def load_tracker_weights(net: torch.nn.Module, path: Path, tracker: str, param: 
         raise error(f"checkpoint {path}: {err}") from None
 
 
-def build_tracker(tracker: str, param: str, checkpoint: str | None = None, device: str = "cpu"):
-    """A ready tracker: a trained one (config + checkpoint, default epoch TEST.EPOCH) or a baseline by name."""
+def has_halting(cfg) -> bool:
+    """Whether the network of ``cfg`` halts tokens (A-ViT, ``MODEL.HALTING.ENABLED``; AVLTrack only)."""
+    return bool(cfg.MODEL.get("HALTING", {}).get("ENABLED", False))
+
+
+def test_config(tracker: str, param: str, halting: bool | None = None):
+    """The config a trained tracker is tested with: the yaml's, with ``halting`` (``tracking/test.py --halting``)
+    in place of ``TEST.HALTING``; a model without token halting refuses it."""
+    cfg = load_config(tracker, param) if tracker not in _baselines() else None
+    if halting is not None:
+        if cfg is None or not has_halting(cfg):
+            why = "a baseline" if cfg is None else f"MODEL.HALTING.ENABLED false in {experiment_yaml(tracker, param)}"
+            raise ValueError(f"--halting {'on' if halting else 'off'}: {tracker}/{param} has no token halting "
+                             f"({why}); only AVLTrack configs with MODEL.HALTING.ENABLED true take --halting")
+        cfg.TEST.HALTING = bool(halting)
+    return cfg
+
+
+def test_halting(tracker: str, param: str, halting: bool | None = None) -> bool | None:
+    """Whether the tracker's tokens halt at test time: ``halting`` or the config's TEST.HALTING; None for a model
+    without token halting (and a usage error if ``halting`` is given for one)."""
+    cfg = test_config(tracker, param, halting)
+    return bool(cfg.TEST.HALTING) if cfg is not None and has_halting(cfg) else None
+
+
+def build_tracker(tracker: str, param: str, checkpoint: str | None = None, device: str = "cpu",
+                  halting: bool | None = None):
+    """A ready tracker: a trained one (config + checkpoint, default epoch TEST.EPOCH) or a baseline by name;
+    ``halting`` overrides TEST.HALTING (models with token halting only)."""
+    cfg = test_config(tracker, param, halting)
     if tracker in _baselines():
         return _baselines()[tracker](device=device)
     path = resolve_checkpoint(tracker, param, checkpoint)
-    cfg = load_config(tracker, param)
     net = build_network(cfg, load_pretrained=False)
     load_tracker_weights(net, path, tracker, param)
     return load_part(tracker, "tracker")(net, cfg, device)
 
 
-def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None, language: str = "given") -> dict:
-    """What determines a tracker's results: the weights (by content), the test-time settings (``TEST``) and which
-    sentences it was given (``lib.test.evaluation.language_modes``)."""
-    if tracker in _baselines():
+def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None, language: str = "given",
+                     halting: bool | None = None) -> dict:
+    """What determines a tracker's results: the weights (by content), the test-time settings (``TEST``, with
+    ``halting`` applied; TEST.HALTING only for models that halt, so other models' run.json files stay valid) and
+    which sentences it was given (``lib.test.evaluation.variants``)."""
+    cfg = test_config(tracker, param, halting)
+    if cfg is None:
         return {"tracker": tracker, "language": language}
-    return {"tracker": tracker, "checkpoint_blake2b": file_digest(checkpoint),
-            "test_settings": dict(load_config(tracker, param).TEST), "language": language}
+    settings = dict(cfg.TEST)
+    if not has_halting(cfg):
+        settings.pop("HALTING", None)
+    return {"tracker": tracker, "checkpoint_blake2b": file_digest(checkpoint), "test_settings": settings,
+            "language": language}
