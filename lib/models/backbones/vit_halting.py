@@ -59,17 +59,16 @@ class HaltingState:
         """Account for one block given its halting scores (B, N) (any value for tokens not running); returns the
         weight (B, N) of each token's output of this block in its final mix (0 for tokens already halted)."""
         running = self.running
-        h = torch.where(running, 1.0 if last else scores.float(), 0.0)
+        h = running.float() if last else torch.where(running, scores.float(), 0.0)  # 0 once halted
         self.layer_halt.append(h.mean(dim=1))
         cumulative = self.cumulative + h.detach()  # only compared: no gradient needed
         halts = running if last else running & (cumulative >= 1 - eps)
-        goes_on = running & ~halts
-        weight = torch.where(halts, self.remainder, torch.where(goes_on, h, 0.0))
-        self.depth = self.depth + running.float()
+        weight = torch.where(halts, self.remainder, h)
+        self.depth = self.depth + running
         # ACT / A-ViT ponder cost: blocks run + remainder at halting (gradient through the remainder only)
         self.ponder = torch.where(halts, self.depth + self.remainder, self.ponder)
-        self.remainder = torch.where(goes_on, self.remainder - h, self.remainder)
-        self.cumulative, self.running = cumulative, goes_on
+        self.remainder = torch.where(halts, self.remainder, self.remainder - h)
+        self.cumulative, self.running = cumulative, running & ~halts
         return weight
 
     def outputs(self, num_blocks: int) -> dict:
@@ -219,7 +218,7 @@ class HaltingViT(OneStreamViT):
         """This block's term of the mix, (B, N, C): each row's output times its token's weight, by position."""
         if rows is None:
             return weight[..., None] * out
-        term = weight.gather(1, rows)[..., None] * out
+        term = weight.gather(1, rows)[..., None] * out  # rows are distinct: a scatter that adds to zeros
         return term.new_zeros(weight.shape[0], weight.shape[1], out.shape[-1]).scatter_add(
             1, rows[..., None].expand(-1, -1, out.shape[-1]), term)
 
