@@ -267,9 +267,10 @@ def test_halting_off_writes_to_its_own_folder_and_models_without_halting_refuse_
     from lib.train.trainers.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
     make_vot_stack(train_dataset_writers, tmp_path / "stack", names=("alpha",))
     yaml_path = tmp_path / "tiny_halting.yaml"
-    yaml_path.write_text((PROJECT_ROOT / "experiments/avltrack/synth_tiny_halting.yaml").read_text()
-                         .replace("DEPTH: 4", "DEPTH: 2").replace("FUSE_AFTER: [-1, 1, 2]", "FUSE_AFTER: [-1, 0]")
-                         .replace("HALT_TARGET_DEPTH: 2", "HALT_TARGET_DEPTH: 1"))
+    yaml_path.write_text("MODEL:\n  BACKBONE: {EMBED_DIM: 64, DEPTH: 2, NUM_HEADS: 4}\n  HEAD: {NUM_CHANNELS: 32}\n"
+                         "  LANGUAGE: {FUSE_AFTER: [-1, 0], CONTRASTIVE_DIM: 64}\n  HALTING: {ENABLED: true}\n"
+                         "DATA:\n  MAX_TEXT_LEN: 32\n  SEARCH: {SIZE: 128}\n  TEMPLATE: {SIZE: 64}\n"
+                         "TRAIN: {HALT_TARGET_DEPTH: 1}\nTEST: {TEMPLATE_SIZE: 64, SEARCH_SIZE: 128}\n")
     torch.manual_seed(0)
     net = build_network(load_config("avltrack", str(yaml_path)), load_pretrained=False)
     checkpoint = save_checkpoint(tmp_path / "ep0008.pth", {"format": CHECKPOINT_FORMAT, "net": net.state_dict()})
