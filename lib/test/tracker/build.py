@@ -96,6 +96,8 @@ def has_halting(cfg) -> bool:
 def test_config(tracker: str, param: str, halting: bool | None = None):
     """The config a trained tracker is tested with: the yaml's, with ``halting`` (``tracking/test.py --halting``)
     in place of ``TEST.HALTING``; a model without token halting refuses it."""
+    if tracker not in _baselines() and tracker not in family_names():
+        raise KeyError(f"unknown tracker {tracker!r}; known: {', '.join(tracker_names())}")
     cfg = load_config(tracker, param) if tracker not in _baselines() else None
     if halting is not None:
         if cfg is None or not has_halting(cfg):
