@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 from lib.paths import PROJECT_ROOT, apply_cli_roots, dataset_root, output_root
+from lib.test.evaluation.variants import results_param
 
 TRACKING = PROJECT_ROOT / "tracking"
 METRICS = ("auc", "precision", "norm_precision", "cauc", "macc")
@@ -50,7 +51,7 @@ def run(cmd: list[str]) -> str:
 
 
 def results_label(family: str, config: str, language: str) -> str:
-    return f"{family}/{config}" if language == "given" else f"{family}/{config}-lang_{language}"
+    return f"{family}/{results_param(config, language=language)}"
 
 
 def lookalike_split() -> dict[str, list[str]]:

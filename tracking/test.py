@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from lib.paths import apply_cli_roots
-from lib.test.evaluation.datasets import get_dataset
+from lib.test.evaluation.datasets import get_dataset, select_by_name
 from lib.test.evaluation.language_modes import LANGUAGE_MODES, apply_language_mode
 from lib.test.evaluation.results import claim_results_folder, result_path, results_dir, write_result
 from lib.test.evaluation.running import run_dataset, track_sequence, worker_device
@@ -83,13 +83,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def select_sequences(sequences: list, names: SequenceType[str] | None, shard: str | None) -> list:
-    if names:
-        by_name = {s.name: s for s in sequences}
-        unknown = [n for n in names if n not in by_name]
-        if unknown:
-            raise KeyError(f"no sequence named {', '.join(unknown)} in this dataset (it has {len(sequences)}, "
-                           f"e.g. {', '.join(list(by_name)[:5])})")
-        sequences = [by_name[n] for n in names]
+    sequences = select_by_name(sequences, names)
     if shard:
         index, count = parse_shard(shard)
         sequences = sequences[index::count]  # interleaved, so long and short sequences spread over the shards
