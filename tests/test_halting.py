@@ -4,6 +4,7 @@ batch 1 and 3 (also through AVLTrack's language fusion), no gradient for a halte
 last, halting off equal to a plain full-depth pass, the actor's terms and stats, config checks, strict loading."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -274,3 +275,66 @@ def test_a_halting_checkpoint_loads_strictly_and_the_tracker_honours_test_haltin
         boxes[halting] = [tracker.track(image)["box"] for image in images[1:]]
     assert all(np.isfinite(b).all() for run in boxes.values() for b in run)
     assert boxes[True] != boxes[False]  # random weights: halting changes the features, hence the boxes
+
+
+@pytest.fixture
+def halting_checkpoint(tmp_path, avltrack_net):
+    """(config yaml, checkpoint, VOT-layout sequence folder) of a tiny random-weight halting AVLTrack."""
+    from conftest import write_jpeg
+    from lib.train.trainers.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
+    yaml_path = tmp_path / "tiny_halting.yaml"
+    yaml_path.write_text("MODEL:\n  BACKBONE: {EMBED_DIM: 128, DEPTH: 3, NUM_HEADS: 4}\n  HEAD: {NUM_CHANNELS: 64}\n"
+                         "  LANGUAGE: {FUSE_AFTER: [-1, 0, 1], CONTRASTIVE_DIM: 128}\n"
+                         "  HALTING: {ENABLED: true, GATE_SCALE: 3.0, GATE_BIAS: 0.0}\n"
+                         "DATA:\n  MAX_TEXT_LEN: 32\n  SEARCH: {SIZE: 128}\n  TEMPLATE: {SIZE: 64}\n"
+                         "TRAIN: {HALT_TARGET_DEPTH: 2}\nTEST: {TEMPLATE_SIZE: 64, SEARCH_SIZE: 128}\n")
+    checkpoint = save_checkpoint(tmp_path / "ep0001.pth", {"format": CHECKPOINT_FORMAT,
+                                                             "net": avltrack_net.state_dict()})
+    sequence = tmp_path / "seq"
+    sequence.mkdir()
+    for i in range(1, 5):
+        write_jpeg(sequence / f"{i:08d}.jpg", seed=i, size=(96, 128))
+    (sequence / "groundtruth.txt").write_text("".join(f"{40 + 2 * i},{30 + i},24,20\n" for i in range(4)))
+    return yaml_path, checkpoint, sequence
+
+
+def test_profile_model_times_halting_on_and_off_on_real_frames(halting_checkpoint, capsys):
+    from tracking.profile_model import main
+    yaml_path, checkpoint, sequence = halting_checkpoint
+    threads = torch.get_num_threads()
+    common = ["--script", "avltrack", "--config", str(yaml_path), "--checkpoint", str(checkpoint), "--frames",
+              f"vot:{sequence}", "--sentence", "the red car", "--repeats", "2", "--warmup", "1", "--json"]
+    try:
+        on = main(common + ["--mean_depth", "2"])
+        off = main(common + ["--set", "TEST.HALTING=false"])
+    finally:
+        torch.set_num_threads(threads)
+    assert on["num_frames"] == 3 and "seq frames 0 and 1..3" in on["inputs"]
+    halting = on["halting"]
+    assert halting["off"]["mean_depth"] == 3.0
+    assert 1.0 <= halting["on"]["mean_depth"] < 3.0  # gate 3 / 0 on random weights: tokens halt early
+    assert halting["forced"]["mean_depth"] == pytest.approx(2.0, abs=0.35)  # depths 1..3 drawn around 2
+    assert halting["on"]["flops"] < halting["off"]["flops"] and halting["forced"]["flops"] < halting["off"]["flops"]
+    # the headline figures follow TEST.HALTING: on = the learned gate's pruned path, off = full depth
+    assert on["flops"] == halting["on"]["flops"] and off["flops"] == halting["off"]["flops"]
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["halting"]["off"]["mean_depth"] == 3.0
+
+
+def test_halting_map_draws_each_tokens_depth(halting_checkpoint, tmp_path, avltrack_net):
+    from lib.test.tracker.build import build_tracker
+    from lib.test.tracker.crops import sequence_crops
+    from tracking.halting_map import main, token_depths
+    yaml_path, checkpoint, sequence = halting_checkpoint
+    out = main(["avltrack", str(yaml_path), "--checkpoint", str(checkpoint), "--dataset", f"vot:{sequence}",
+                "--num_frames", "2", "--stride", "1", "--out", str(tmp_path / "map.png")])
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    tracker = build_tracker("avltrack", str(yaml_path), str(checkpoint), halting=True)
+    tracker.encode_sentence("the red car")
+    crops = sequence_crops(tracker.test, f"vot:{sequence}", None, 1)
+    with torch.inference_mode():
+        template, search = token_depths(tracker, crops.template, crops.searches[0])
+        expected = tracker.network(tracker._to_input(crops.template), tracker._to_input(crops.searches[0]))
+    assert template.shape == (4, 4) and search.shape == (8, 8)  # 64 / 16 and 128 / 16 patches a side
+    depth = expected["backbone"]["halting"]["depth"][0].numpy()
+    assert np.array_equal(np.concatenate([template.ravel(), search.ravel()]), depth)
+    assert depth.min() >= 1 and depth.max() <= 3 and depth.min() < 3

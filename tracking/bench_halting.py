@@ -32,14 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a 
 import torch  # noqa: E402
 
 from lib.config import load_config  # noqa: E402
-from lib.models.backbones.vit_halting import HaltingViT, packed_linear  # noqa: E402
+from lib.models.backbones.vit_halting import HaltingViT, packed_linear, spread_depths  # noqa: E402
 from tracking.profile_model import MachineLoad  # noqa: E402
-
-
-def spread_depths(mean: int, depth: int, count: int, generator: torch.Generator) -> torch.Tensor:
-    """(count,) depths uniform over mean - k .. mean + k, k as wide as 1..depth allows."""
-    k = min(mean - 1, depth - mean)
-    return torch.randint(mean - k, mean + k + 1, (count,), generator=generator)
 
 
 def build(cfg) -> HaltingViT:

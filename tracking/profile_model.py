@@ -3,10 +3,22 @@
     python tracking/profile_model.py --script ostrack --config vitb_256_mae_ce_32x4_ep300
     python tracking/profile_model.py --script ostrack --config vitb_256_mae_ce_32x4_ep300 --backbone_only \\
         --set MODEL.BACKBONE.CE_LOC=[] MODEL.BACKBONE.CE_KEEP_RATIO=[] --json
+    python tracking/profile_model.py --script avltrack --config synth_tiny_halting --checkpoint auto \\
+        --frames synth_uav --sequence synth_test_000          # a trained model on real frames, its sentence
+    python tracking/profile_model.py --script avltrack --config avltrack_tiny_224 --mean_depth 6 --json
 
-* FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over one batch-1 inference forward at the config's TEST
-  sizes (a multiply-add is 2 FLOPs; attention matmuls are counted, SDPA included).
-* latency: median of ``--repeats`` timed forwards under ``torch.inference_mode`` in eval mode, after warm-up.
+* inputs: random tensors at the config's TEST sizes, or with ``--frames`` real frames cropped as the tracker crops
+  them (the template from frame 0; the search regions of the next ``--num_frames`` frames around their
+  ground-truth boxes, the path a perfect tracker takes), with the sequence's sentence for language trackers.
+  Weights are random unless ``--checkpoint`` loads trained ones (``auto``: epoch TEST.EPOCH of the config).
+* FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over batch-1 inference forwards (mean over the frames; a
+  multiply-add is 2 FLOPs; attention matmuls are counted, SDPA included).
+* latency: median of ``--repeats`` timed forwards under ``torch.inference_mode`` in eval mode, after warm-up
+  (cycling through the frames).
+* token halting (models with ``MODEL.HALTING.ENABLED``): ``TEST.HALTING`` of the config picks the path of the
+  figures above; the same run then times halting off and on interleaved, with the mean depth (blocks per token)
+  and FLOPs of each. ``--mean_depth D`` adds the pruned path with the halting depths forced to spread over the
+  blocks with mean D (the learned gate ignored): what halting at that depth saves, whatever the weights.
 * matmul ceiling: the best fp32 GFLOP/s of plain ``torch.mm`` over GEMMs shaped like the model's
   ((N x C) @ (C x 3C), (N x C) @ (C x 4C), (N x 4C) @ (4C x C), N = template + search tokens) and a 2048^3
   square one, timed interleaved with the forwards so both see the same machine load.
@@ -40,6 +52,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from lib.config import load_config, merge_yaml  # noqa: E402
 from lib.models.backbones import OneStreamViT  # noqa: E402  (also registers the CPU SDPA / packed-linear FLOPs)
 from lib.models.layers.linear import set_packed_linear  # noqa: E402
+from lib.paths import apply_cli_roots  # noqa: E402
 
 SQUARE_GEMM = 2048
 DEFAULT_SENTENCE = "the red van left of the blue truck, moving down"
@@ -60,10 +73,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="disable the MKL-prepacked inference path of lib.models.layers.Linear")
     parser.add_argument("--trace", action="store_true", help="also print a torch.profiler table of the forward")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    parser.add_argument("--sentence", default=DEFAULT_SENTENCE,
+    parser.add_argument("--sentence", default=None,
                         help="language trackers: the sentence, encoded once as a tracker does per sequence (its cost "
-                             "is reported apart); '' = none (default: a SynthUAV-style sentence)")
-    return parser.parse_args(argv)
+                             "is reported apart); '' = none (default: the --frames sequence's, else a SynthUAV-style "
+                             "one)")
+    parser.add_argument("--checkpoint", help="trained weights: a checkpoint path, or 'auto' for epoch TEST.EPOCH of "
+                                             "this config under the output root (default: random weights)")
+    parser.add_argument("--frames", metavar="DATASET",
+                        help="profile on real frames of this test benchmark (e.g. synth_uav, lasot) or VOT-layout "
+                             "folder (vot:PATH) instead of random tensors")
+    parser.add_argument("--sequence", help="--frames: the sequence (default: the first)")
+    parser.add_argument("--num_frames", type=int, default=16, help="--frames: search frames used (default 16)")
+    parser.add_argument("--mean_depth", type=int,
+                        help="models with token halting: also time the pruned path with depths forced to spread "
+                             "around this mean (blocks per token)")
+    parser.add_argument("--data_root", help="dataset root (else TRACKING_DATA_ROOT, else <project>/data)")
+    parser.add_argument("--save_dir", help="output root for --checkpoint auto (else TRACKING_OUTPUT_ROOT)")
+    args = parser.parse_args(argv)
+    if args.num_frames < 1:
+        parser.error("--num_frames must be at least 1")
+    if args.backbone_only and args.checkpoint:
+        parser.error("--checkpoint loads a whole tracker; drop --backbone_only")
+    return args
 
 
 # -- model ------------------------------------------------------------------------------------------------------------
@@ -95,12 +126,42 @@ def backbone_from_config(cfg) -> OneStreamViT:
                         ce_keep_ratio=tuple(bb.CE_KEEP_RATIO))
 
 
-def build_model(cfg, backbone_only: bool) -> nn.Module:
+def build_model(cfg, backbone_only: bool, script: str, config: str | None, checkpoint: str | None) -> nn.Module:
+    """The network (or backbone) of ``cfg``, with random weights or a trained checkpoint's, in its test-time halting
+    setting (``TEST.HALTING``)."""
     if backbone_only:
         return backbone_from_config(cfg)
     from lib.models import build_network
+    from lib.models.avltrack import apply_test_halting
     cfg.MODEL.PRETRAIN_FILE = ""  # weights change neither FLOPs nor speed; do not require the file
-    return build_network(cfg)
+    net = build_network(cfg, load_pretrained=False)
+    if checkpoint:
+        from lib.test.tracker.build import load_tracker_weights, resolve_checkpoint
+        if config is None:
+            raise SystemExit("--checkpoint needs --config (the config the checkpoint was trained with)")
+        path = resolve_checkpoint(script, config, None if checkpoint == "auto" else checkpoint)
+        load_tracker_weights(net, path, script, config)
+    apply_test_halting(net, cfg)
+    return net
+
+
+def backbone_of(model: nn.Module) -> nn.Module:
+    inner = model.model if isinstance(model, PerFrame) else model
+    return getattr(inner, "backbone", inner)
+
+
+def frame_inputs(cfg, dataset: str, sequence: str | None, count: int,
+                 device: torch.device) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], str | None, str]:
+    """([(template, search)] network inputs on real frames (``lib.test.tracker.crops``), the sentence, source)."""
+    from lib.test.tracker.crops import sequence_crops
+    from lib.train.data.transforms import normalize_image
+    try:
+        crops = sequence_crops(cfg.TEST, dataset, sequence, count)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"--frames {dataset}: {err}") from None
+    template = normalize_image(crops.template).unsqueeze(0).to(device)
+    inputs = [(template, normalize_image(search).unsqueeze(0).to(device)) for search in crops.searches]
+    return inputs, crops.sentence, crops.source
 
 
 class PerFrame(nn.Module):
@@ -153,12 +214,25 @@ def count_params(model: nn.Module, inputs: tuple) -> tuple[int, int]:
     return total, reached + sum(p.numel() for p in model.parameters() if not p.requires_grad)
 
 
-def count_flops(model: nn.Module, inputs: tuple) -> tuple[int, dict[str, int]]:
+def count_flops(model: nn.Module, frames: list[tuple]) -> tuple[int, dict[str, int]]:
+    """Mean FLOPs per forward over the frames (they differ when tokens halt), in all and by operator."""
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        model(*inputs)
-    by_op = {str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()}
-    return int(counter.get_total_flops()), by_op
+        for inputs in frames:
+            model(*inputs)
+    by_op = {str(op): int(n) // len(frames) for op, n in counter.get_flop_counts().get("Global", {}).items()}
+    return int(counter.get_total_flops()) // len(frames), by_op
+
+
+def mean_halting_depth(model: nn.Module, frames: list[tuple]) -> float:
+    """Blocks run per token, mean over tokens and frames (the backbone's ``halting`` output)."""
+    depths = []
+    with torch.inference_mode():
+        for inputs in frames:
+            out = model(*inputs)
+            feats = out.get("backbone", out)
+            depths.append(float(feats["halting"]["depth"].float().mean()))
+    return statistics.mean(depths)
 
 
 def gemm_shapes(num_tokens: int, dim: int) -> list[tuple[int, int, int]]:
@@ -205,9 +279,10 @@ def timed(fn: Callable[[], object], sync: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def measure(model: nn.Module, inputs: tuple, shapes: list[tuple[int, int, int]], device: torch.device,
+def measure(model: nn.Module, frames: list[tuple], shapes: list[tuple[int, int, int]], device: torch.device,
             repeats: int, warmup: int) -> dict:
-    """Forward latencies and GEMM rates, interleaved: forward, then one trial of every GEMM shape, repeatedly."""
+    """Forward latencies and GEMM rates, interleaved: forward (the next frame), then one trial of every GEMM shape,
+    repeatedly."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     gemms = []
     for m, k, n in shapes:
@@ -218,19 +293,58 @@ def measure(model: nn.Module, inputs: tuple, shapes: list[tuple[int, int, int]],
     latencies, round_rates = [], []
     model.eval()
     with torch.inference_mode():
-        for _ in range(warmup):
-            model(*inputs)
+        for i in range(warmup):
+            model(*frames[i % len(frames)])
         for _, gemm in gemms:
             gemm()
         load = MachineLoad()
-        for _ in range(repeats):
-            latencies.append(timed(lambda: model(*inputs), sync))
+        for i in range(repeats):
+            latencies.append(timed(lambda: model(*frames[i % len(frames)]), sync))
             rates = {(m, k, n): 2 * m * k * n / timed(gemm, sync) / 1e9 for (m, k, n), gemm in gemms}
             round_rates.append(max(rates.values()))
             for shape, rate in rates.items():
                 best_rate[shape] = max(best_rate[shape], rate)
         machine = load.stop()
     return {"latencies": latencies, "round_gflops": round_rates, "gemm_gflops": best_rate, "machine": machine}
+
+
+def halting_comparison(model: nn.Module, frames: list[tuple], mean_depth: int | None, repeats: int,
+                       warmup: int) -> dict:
+    """{'off' | 'on' | 'forced': {mean_depth, flops, latency_ms}} of a model whose backbone halts: every token
+    through every block, the learned halting (pruned path), and with ``mean_depth`` the depths forced to spread
+    around it; timed interleaved (a different path first each repeat), so all see the same machine load."""
+    from lib.models.backbones.vit_halting import spread_depths
+    backbone = backbone_of(model)
+    saved = (backbone.halting, backbone.forced_depth)
+    paths = {"off": (False, None), "on": (True, None)}
+    if mean_depth is not None:
+        num_tokens = backbone.num_template_tokens + backbone.num_search_tokens
+        depths = spread_depths(mean_depth, len(backbone.blocks), num_tokens, torch.Generator().manual_seed(0))
+        paths["forced"] = (True, depths)
+
+    def use(path: str) -> None:
+        backbone.halting, depths = paths[path]
+        backbone.force_depth(depths)
+
+    result, times = {}, {path: [] for path in paths}
+    try:
+        for path in paths:
+            use(path)
+            flops, _ = count_flops(model, frames)
+            result[path] = {"mean_depth": mean_halting_depth(model, frames), "flops": flops}
+        order = list(paths)
+        with torch.inference_mode():
+            for i in range(warmup + repeats):
+                for path in order[i % len(order):] + order[:i % len(order)]:
+                    use(path)
+                    elapsed = timed(lambda: model(*frames[i % len(frames)]), lambda: None)
+                    if i >= warmup:
+                        times[path].append(elapsed)
+    finally:
+        backbone.halting, backbone.forced_depth = saved
+    for path in paths:
+        result[path]["latency_ms"] = statistics.median(times[path]) * 1e3
+    return result
 
 
 def trace(model: nn.Module, inputs: tuple, rows: int = 15) -> str:
@@ -251,19 +365,29 @@ def main(argv: list[str] | None = None) -> dict:
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device here")
+    apply_cli_roots(args.data_root, args.save_dir)
     cfg = config_with_overrides(args.script, args.config, args.set)
-    model = build_model(cfg, args.backbone_only).to(device)
-    model, encode_ms = with_sentence(model, cfg, args.sentence)
+    model = build_model(cfg, args.backbone_only, args.script, args.config, args.checkpoint).to(device)
     torch.manual_seed(0)
     tz, ts = cfg.TEST.TEMPLATE_SIZE, cfg.TEST.SEARCH_SIZE
-    inputs = (torch.randn(1, 3, tz, tz, device=device), torch.randn(1, 3, ts, ts, device=device))
+    if args.frames:
+        frames, sentence, source = frame_inputs(cfg, args.frames, args.sequence, args.num_frames, device)
+    else:
+        frames = [(torch.randn(1, 3, tz, tz, device=device), torch.randn(1, 3, ts, ts, device=device))]
+        sentence, source = DEFAULT_SENTENCE, "random tensors"
+    sentence = sentence if args.sentence is None else args.sentence
+    model, encode_ms = with_sentence(model, cfg, sentence)
     patch, dim = cfg.MODEL.BACKBONE.PATCH_SIZE, cfg.MODEL.BACKBONE.EMBED_DIM
     num_tokens = (tz // patch) ** 2 + (ts // patch) ** 2
+    halts = hasattr(backbone_of(model), "force_depth")
+    if args.mean_depth is not None and not halts:
+        raise SystemExit(f"--mean_depth: {args.script}/{args.config} has no token halting (MODEL.HALTING.ENABLED)")
 
-    params, params_inference = count_params(model, inputs)
-    flops, flops_by_op = count_flops(model, inputs)
+    params, params_inference = count_params(model, frames[0])
+    flops, flops_by_op = count_flops(model, frames)
     shapes = gemm_shapes(num_tokens, dim)
-    timing = measure(model, inputs, shapes, device, args.repeats, args.warmup)
+    timing = measure(model, frames, shapes, device, args.repeats, args.warmup)
+    halting = halting_comparison(model, frames, args.mean_depth, args.repeats, args.warmup) if halts else None
     latency = statistics.median(timing["latencies"])
     ceiling = max(timing["gemm_gflops"].values())
     floor = flops / (ceiling * 1e9)
@@ -275,11 +399,14 @@ def main(argv: list[str] | None = None) -> dict:
     ce = f"CE at {list(bb.CE_LOC)} keep {list(bb.CE_KEEP_RATIO)}" if bb.CE_LOC else "no CE"
     print(f"model: {what}, {args.script}/{args.config or '(defaults)'}, embed {dim} depth {bb.DEPTH} heads "
           f"{bb.NUM_HEADS}, template {tz} / search {ts} ({num_tokens} tokens), {ce}")
+    weights = f"checkpoint {args.checkpoint}" if args.checkpoint else "random weights"
+    print(f"inputs: {source} ({len(frames)} search frames), {weights}"
+          + (f", token halting {'on' if backbone_of(model).halting else 'off'} (TEST.HALTING)" if halts else ""))
     print(f"device {device.type}, {args.threads} threads, packed linear "
           f"{'off' if args.no_packed_linear else 'on (where available)'}")
     print(f"parameters: {params:,} total, {params_inference:,} used at inference")
     if encode_ms is not None:
-        print(f"sentence {args.sentence!r}: encoded once per sequence in {encode_ms:.1f} ms (not in the per-frame "
+        print(f"{f'sentence {sentence!r}' if sentence else 'no sentence'}: encoded once per sequence in {encode_ms:.1f} ms (not in the per-frame "
               f"figures below)")
     print(f"FLOPs (batch 1): {flops / 1e9:.3f} G  " +
           ", ".join(f"{op} {n / 1e9:.3f}" for op, n in sorted(flops_by_op.items(), key=lambda kv: -kv[1])))
@@ -295,14 +422,25 @@ def main(argv: list[str] | None = None) -> dict:
         noisy = max(machine.values()) > 0.05
         print(f"during timing: other processes used {machine['other_processes'] * 100:.1f}% of the CPUs, the "
               f"hypervisor stole {machine['steal'] * 100:.1f}%" + ("  -> NOISY, rerun when quiet" if noisy else ""))
+    if halting is not None:
+        off = halting["off"]["latency_ms"]
+        print(f"token halting, interleaved in one run (median of {args.repeats}; {len(backbone_of(model).blocks)} "
+              f"blocks):")
+        for path, label in (("off", "off (full depth)"), ("on", "on (learned gate)"),
+                            ("forced", f"forced, mean depth {args.mean_depth}")):
+            if path in halting:
+                row = halting[path]
+                print(f"  {label:24s} mean depth {row['mean_depth']:5.2f}  {row['flops'] / 1e9:.3f} GFLOPs  "
+                      f"{row['latency_ms']:.2f} ms  ({row['latency_ms'] / off:.0%} of off)")
     if args.trace:
-        print(trace(model, inputs))
+        print(trace(model, frames[0]))
     result = {"params": params, "params_inference": params_inference, "flops": flops,
               "latency_ms": latency * 1e3, "matmul_gflops": ceiling, "floor_ms": floor * 1e3,
               "floor_ratio": latency / floor, "paired_floor_ratio": paired, "min_latency_ms": min(lat_ms),
               "gemm_gflops": {f"{m}x{k}x{n}": r for (m, k, n), r in timing["gemm_gflops"].items()},
               "flops_by_op": flops_by_op, "machine_load": machine, "threads": args.threads,
-              "device": device.type, "backbone_only": args.backbone_only, "sentence_encode_ms": encode_ms}
+              "device": device.type, "backbone_only": args.backbone_only, "sentence_encode_ms": encode_ms,
+              "inputs": source, "num_frames": len(frames), "checkpoint": args.checkpoint, "halting": halting}
     if args.json:
         print(json.dumps(result))
     return result

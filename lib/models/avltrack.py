@@ -137,6 +137,18 @@ def build_text_encoder(cfg) -> nn.Module:
     return TextEncoder(language.ENCODER, freeze=language.FREEZE, train_top_layers=language.TRAIN_TOP_LAYERS)
 
 
+def has_halting(cfg) -> bool:
+    """Whether the network of ``cfg`` halts tokens (A-ViT, ``MODEL.HALTING.ENABLED``; AVLTrack only)."""
+    return bool(cfg.MODEL.get("HALTING", {}).get("ENABLED", False))
+
+
+def apply_test_halting(net: nn.Module, cfg) -> None:
+    """``TEST.HALTING`` on a built network that halts (on: halted tokens dropped; off: every token runs every
+    block); other networks are left alone. Not done at build time: training always halts."""
+    if has_halting(cfg):
+        net.backbone.halting = bool(cfg.TEST.HALTING)
+
+
 def build_avltrack_backbone(cfg) -> nn.Module:
     """The one-stream ViT, with A-ViT token halting when ``MODEL.HALTING.ENABLED``."""
     halting = cfg.MODEL.HALTING

@@ -93,6 +93,15 @@ def key_mask(live: Tensor | None) -> Tensor | None:
     return (live | ~live.any(dim=1, keepdim=True))[:, None, None, :]
 
 
+def spread_depths(mean: int, depth: int, count: int, generator: torch.Generator | None = None) -> Tensor:
+    """(count,) halting depths for benchmarks of the pruned path (:meth:`HaltingViT.force_depth`): uniform over
+    mean - k .. mean + k, k as wide as 1..``depth`` allows, so tokens halt spread over the blocks."""
+    if not 1 <= mean <= depth:
+        raise ValueError(f"mean depth {mean} outside 1..{depth} (the backbone's blocks)")
+    k = min(mean - 1, depth - mean)
+    return torch.randint(mean - k, mean + k + 1, (count,), generator=generator)
+
+
 @contextmanager
 def packed_linear(enabled: bool):
     """The prepacked Linear path on or off inside the block (a process-wide switch, restored on exit)."""

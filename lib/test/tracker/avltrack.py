@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from lib.models.avltrack import EncodedText
+from lib.models.avltrack import EncodedText, apply_test_halting
 from lib.test.tracker.ostrack import OSTrackTracker
 
 
@@ -15,8 +15,7 @@ class AVLTrackTracker(OSTrackTracker):
         super().__init__(net, cfg, device)
         self.max_text_len = cfg.DATA.MAX_TEXT_LEN
         self.text: EncodedText | None = None
-        if cfg.MODEL.HALTING.ENABLED:
-            self.net.backbone.halting = bool(cfg.TEST.HALTING)
+        apply_test_halting(self.net, cfg)
 
     @torch.inference_mode()
     def encode_sentence(self, sentence: str | None) -> None:

@@ -10,6 +10,7 @@ from lib.config import load_config
 from lib.families import family_names, load_part
 from lib.config.merge import experiment_yaml
 from lib.models import build_network
+from lib.models.avltrack import has_halting
 from lib.paths import output_root
 from lib.train.run_training import config_name_of
 from lib.train.trainers.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
@@ -86,11 +87,6 @@ def load_tracker_weights(net: torch.nn.Module, path: Path, tracker: str, param: 
         net.load_state_dict(weights)
     except ValueError as err:  # a module's own check, e.g. a checkpoint made with another text encoder
         raise error(f"checkpoint {path}: {err}") from None
-
-
-def has_halting(cfg) -> bool:
-    """Whether the network of ``cfg`` halts tokens (A-ViT, ``MODEL.HALTING.ENABLED``; AVLTrack only)."""
-    return bool(cfg.MODEL.get("HALTING", {}).get("ENABLED", False))
 
 
 def test_config(tracker: str, param: str, halting: bool | None = None):
