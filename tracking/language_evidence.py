@@ -14,8 +14,9 @@ For each seed S (``tracking/train.py --seed S --save_dir OUT/seed_S``):
 Every result is scored with ``tracking/analysis_results.py --protocol webuav`` (AUC, precision, normalised precision
 as the curve mean, cAUC, mAcc) and reported as the mean and standard deviation over the seeds, beside FLOPs and
 CPU latency per frame at batch 1 (``tracking/profile_model.py``, the sentence encoded once as a tracker does).
-Every score is also given on two parts of the test split: the sequences where a look-alike (same class and colour)
-crosses the target, which only the sentence tells apart, and the others (``analysis_results.py --sequence``).
+Every AUC is also given on parts of the test split (``analysis_results.py --sequence``): the sequences where a
+look-alike (same class and colour) crosses the target, those where the target starts partly hidden (the template is
+a poor picture of it; the sentence says what to look for), and the others.
 Everything resumes: finished trainings and result files are reused, so a rerun only adds what is missing.
 """
 from __future__ import annotations
@@ -54,18 +55,24 @@ def results_label(family: str, config: str, language: str) -> str:
     return f"{family}/{results_param(config, language=language)}"
 
 
-def lookalike_split() -> dict[str, list[str]]:
-    """{'look-alike': names, 'other': names} of the SynthUAV test split, from its scenes (rebuilt from the seed the
-    split was generated with: no extra file in the benchmark's format)."""
+def scene_parts() -> dict[str, list[str]]:
+    """{part: sequence names} of the SynthUAV test split, from its scenes (rebuilt from the seed the split was
+    generated with: no extra file in the benchmark's format): a look-alike twin crosses the target; the target
+    starts partly hidden (a poor template); neither. The first two may overlap."""
     from lib.synth import GENERATION_FILE
     from lib.synth.scene import build_scene
     folder = dataset_root("synth_uav") / "test"
     seed = json.loads((folder / GENERATION_FILE).read_text())["seed"]
     names = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name.startswith("synth_test_"))
-    parts: dict[str, list[str]] = {"look-alike": [], "other": []}
+    parts: dict[str, list[str]] = {"look-alike": [], "starts hidden": [], "other": []}
     for name in names:
         scene, _ = build_scene(seed, "test", int(name.rsplit("_", 1)[1]))
-        parts["look-alike" if scene.twin is not None else "other"].append(name)
+        if scene.twin is not None:
+            parts["look-alike"].append(name)
+        if scene.start_hidden:
+            parts["starts hidden"].append(name)
+        if scene.twin is None and not scene.start_hidden:
+            parts["other"].append(name)
     return parts
 
 
@@ -137,7 +144,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     apply_cli_roots(args.data_root, None)
     out = (args.out or output_root() / "language_evidence").resolve()
-    parts = lookalike_split()
+    parts = scene_parts()
     per_seed = [seed_scores(seed, out, args.data_root, args.threads, parts) for seed in args.seeds]
     costs = {row: model_cost(family, config, language) for row, family, config, language in RUNS}
     print(table(per_seed, costs) + "\n\n" + part_table(per_seed, parts))

@@ -7,7 +7,7 @@ would mix two generations.
 from __future__ import annotations
 
 GENERATOR_NAME = "synth_uav"
-GENERATOR_VERSION = 2  # 2: look-alike twins crossing the target
+GENERATOR_VERSION = 3  # 2: look-alike twins crossing the target; 3: targets starting partly hidden
 
 FRAME_W, FRAME_H = 320, 240
 JPEG_QUALITY = 90

@@ -18,7 +18,8 @@ from .constants import FRAME_H, FRAME_W, MAX_ABSENT_FRACTION, SEQUENCE_LENGTHS, 
 from .ground import Ground, render_ground
 from .occluders import Occluder, OccluderLayer, build_layer, make_bridge, make_roof, make_tree, occluder_mask
 from .palette import COLOUR_NAMES, COLOURS, jitter
-from .shapes import CLASSES, LAND_CLASSES, MAX_SIZE_PX, MIN_SIZE_PX, dimensions, part_colours, placed_points
+from .shapes import (CLASSES, LAND_CLASSES, MAX_SIZE_PX, MIN_SIZE_PX, dimensions, part_colours, placed_points,
+                     rasterize_mask)
 
 WORLD_MARGIN = 32  # ground beyond the area the camera ever sees (room for occluder placement)
 TARGET_CLASS_WEIGHTS = {"car": 0.32, "van": 0.13, "truck": 0.13, "bus": 0.1, "boat": 0.12, "person": 0.2}
@@ -34,6 +35,10 @@ TWIN_PROB = 0.5
 TWIN_CROSSING = (0.3, 0.7)  # crossing frame, as a fraction of the sequence
 TWIN_MIN_TURN = 0.5 * np.pi  # the twin's heading at the crossing differs from the target's by at least this
 EXIT_PROB = {"train": 0.2, "val": 0.35, "test": 0.35}  # target leaves the view and comes back
+# The target starts partly hidden (under a tree, roof or bridge) in some sequences: the first frame's template is
+# then a poor picture of it, and the sentence says what to look for (the case language trackers are built for).
+START_OCCLUSION_PROB = 0.35
+START_VISIBLE = (0.3, 0.65)  # fraction of the target seen in frame 1 when it starts partly hidden
 PATH_OCCLUDER_COUNTS = ((0, 1, 2), (0.25, 0.45, 0.3))  # occluders placed on the target's path, probabilities
 FULL_OCCLUSION_PROB = 0.6  # a path occluder is big enough to hide the target completely
 CLOUD_SHADE_PROB = 0.25
@@ -76,6 +81,7 @@ class Scene:
     distractors: list  # the twin, if any, is one of them
     twin: Agent | None = None
     twin_crossing: int = -1  # frame at which the twin passes the target
+    start_hidden: bool = False  # an occluder hides part of the target in frame 1
 
 
 def sequence_rngs(seed: int, split: str, index: int) -> dict[str, np.random.Generator]:
@@ -193,8 +199,9 @@ def _clear_of_target(occ: Occluder, box: tuple[int, int, int, int], world_h: int
 
 
 def _path_occluder(rng: np.random.Generator, target: Agent, camera: np.ndarray, t: int, on_water: bool,
-                   reach: float) -> Occluder:
-    """An occluder on the target's path at frame t: big enough to hide it fully, or covering part of it."""
+                   reach: float, partial: bool = False) -> Occluder:
+    """An occluder on the target's path at frame t: big enough to hide it fully, or covering part of it (always
+    part of it when ``partial``)."""
     s = float(target.scale[t])
     length, width = target.length * s, target.width * s
     extent = max(length, width)
@@ -202,7 +209,7 @@ def _path_occluder(rng: np.random.Generator, target: Agent, camera: np.ndarray, 
     along = np.array([np.cos(heading), np.sin(heading)])
     across = np.array([-along[1], along[0]])
     centre = np.array([target.path.x[t], target.path.y[t]]) + camera[t]
-    full = rng.random() < FULL_OCCLUSION_PROB
+    full = rng.random() < FULL_OCCLUSION_PROB and not partial
     side = rng.choice([-1.0, 1.0])
     kinds = {"bridge": 0.7, "roof": 0.3} if on_water else {"tree": 0.45, "roof": 0.25, "bridge": 0.3}
     kind = _choose(rng, kinds)
@@ -226,12 +233,38 @@ def _path_occluder(rng: np.random.Generator, target: Agent, camera: np.ndarray, 
     return make_bridge(rng, centre[0], centre[1], heading + np.pi / 2 + rng.normal(0, 0.2), deck, reach)
 
 
+def _visible_in_frame1(target: Agent, camera: np.ndarray, occ: Occluder, world_h: int, world_w: int) -> float:
+    """Fraction of the target's pixels in frame 1 that ``occ`` leaves uncovered."""
+    pts = target.points(0)
+    mask, x0, y0 = rasterize_mask(target.class_name, pts)
+    x0, y0 = x0 + int(camera[0, 0]), y0 + int(camera[0, 1])
+    cover = occluder_mask(occ, world_h, world_w)[y0:y0 + mask.shape[0], x0:x0 + mask.shape[1]]
+    shape = mask.astype(bool)
+    return float(np.count_nonzero(shape & ~cover)) / max(int(np.count_nonzero(shape)), 1)
+
+
+def _start_occluder(rng: np.random.Generator, target: Agent, camera: np.ndarray, world_h: int, world_w: int,
+                    on_water: bool) -> Occluder | None:
+    """A partial occluder over the target in frame 1 that leaves START_VISIBLE of it seen (None if none fits)."""
+    reach = float(np.hypot(world_w, world_h))
+    for _ in range(MAX_ATTEMPTS):
+        occ = _path_occluder(rng, target, camera, 0, on_water, reach, partial=True)
+        if START_VISIBLE[0] <= _visible_in_frame1(target, camera, occ, world_h, world_w) <= START_VISIBLE[1]:
+            return occ
+    return None
+
+
 def _place_occluders(rng: np.random.Generator, target: Agent, camera: np.ndarray,
                      world_h: int, world_w: int, on_water: bool) -> list[Occluder]:
+    """Occluders on the target's path, scenery trees, and in a share of sequences one hiding part of the target in
+    frame 1 (first in the list); the others leave frame 1's target clear."""
     n = len(camera)
     keep_clear = _frame1_box_world(target, camera)
     reach = float(np.hypot(world_w, world_h))
     occluders: list[Occluder] = []
+    if rng.random() < START_OCCLUSION_PROB:
+        start = _start_occluder(rng, target, camera, world_h, world_w, on_water)
+        occluders += [start] if start is not None else []
     wanted = int(rng.choice(PATH_OCCLUDER_COUNTS[0], p=PATH_OCCLUDER_COUNTS[1]))
     for _ in range(wanted):
         for _attempt in range(10):
@@ -290,10 +323,12 @@ def _attempt(rng: np.random.Generator, name: str, split: str, n: int) -> Scene:
     if twin is not None:
         distractors.append(twin[0])
     occluders = _place_occluders(rng, target, cam, world_h, world_w, on_water)
+    start_hidden = bool(occluders) and _visible_in_frame1(target, cam, occluders[0], world_h, world_w) < 1.0
     shade = _cloud_shade(rng, world_h, world_w) if rng.random() < CLOUD_SHADE_PROB else None
     return Scene(name=name, n_frames=n, frame_size=(FRAME_W, FRAME_H), ground=ground, camera=cam,
                  occluders=build_layer(occluders, world_h, world_w), shade=shade, target=target,
-                 distractors=distractors, twin=twin[0] if twin else None, twin_crossing=twin[1] if twin else -1)
+                 distractors=distractors, twin=twin[0] if twin else None, twin_crossing=twin[1] if twin else -1,
+                 start_hidden=start_hidden)
 
 
 def build_scene(seed: int, split: str, index: int, name: str | None = None) -> tuple[Scene, Annotation]:
@@ -307,7 +342,8 @@ def build_scene(seed: int, split: str, index: int, name: str | None = None) -> t
         ann = annotate(scene)
         x, y, w, h = ann.full_boxes[0]
         inside = x >= 0 and y >= 0 and x + w <= FRAME_W and y + h <= FRAME_H
-        first_clean = inside and ann.in_view[0] == 1.0 and ann.occluded[0] == 0.0 and not ann.absent[0]
+        first_clean = (inside and ann.in_view[0] == 1.0 and not ann.absent[0]
+                       and (ann.occluded[0] == 0.0 or scene.start_hidden))
         if first_clean and ann.absent.mean() <= MAX_ABSENT_FRACTION:
             return scene, ann
     raise RuntimeError(f"{name}: no valid scene in {MAX_ATTEMPTS} attempts (seed={seed})")
