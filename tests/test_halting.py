@@ -251,15 +251,19 @@ def test_the_actor_adds_both_terms_and_logs_the_depths(avltrack_net):
     assert stats["Loss/total"] == loss.detach()
 
 
+# the network of the avltrack_net fixture as a config file (gate 3 / 0: random weights halt early)
+TINY_HALTING_YAML = ("MODEL:\n  BACKBONE: {EMBED_DIM: 128, DEPTH: 3, NUM_HEADS: 4}\n  HEAD: {NUM_CHANNELS: 64}\n"
+                     "  LANGUAGE: {FUSE_AFTER: [-1, 0, 1], CONTRASTIVE_DIM: 128}\n"
+                     "  HALTING: {ENABLED: true, GATE_SCALE: 3.0, GATE_BIAS: 0.0}\n"
+                     "DATA:\n  MAX_TEXT_LEN: 32\n  SEARCH: {SIZE: 128}\n  TEMPLATE: {SIZE: 64}\n"
+                     "TRAIN: {HALT_TARGET_DEPTH: 2}\nTEST: {TEMPLATE_SIZE: 64, SEARCH_SIZE: 128}\n")
+
+
 def test_a_halting_checkpoint_loads_strictly_and_the_tracker_honours_test_halting(tmp_path, avltrack_net):
     from lib.test.tracker.build import build_tracker
     from lib.train.trainers.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
     yaml_path = tmp_path / "tiny_halting.yaml"
-    yaml_path.write_text("MODEL:\n  BACKBONE: {EMBED_DIM: 128, DEPTH: 3, NUM_HEADS: 4}\n  HEAD: {NUM_CHANNELS: 64}\n"
-                         "  LANGUAGE: {FUSE_AFTER: [-1, 0, 1], CONTRASTIVE_DIM: 128}\n"
-                         "  HALTING: {ENABLED: true, GATE_SCALE: 3.0, GATE_BIAS: 0.0}\n"
-                         "DATA:\n  MAX_TEXT_LEN: 32\n  SEARCH: {SIZE: 128}\n  TEMPLATE: {SIZE: 64}\n"
-                         "TRAIN: {HALT_TARGET_DEPTH: 2}\nTEST: {TEMPLATE_SIZE: 64, SEARCH_SIZE: 128}\n")
+    yaml_path.write_text(TINY_HALTING_YAML)
     state = avltrack_net.state_dict()
     path = save_checkpoint(tmp_path / "ep0001.pth", {"format": CHECKPOINT_FORMAT, "net": state})
     rng = np.random.default_rng(0)
@@ -283,11 +287,7 @@ def halting_checkpoint(tmp_path, avltrack_net):
     from conftest import write_jpeg
     from lib.train.trainers.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
     yaml_path = tmp_path / "tiny_halting.yaml"
-    yaml_path.write_text("MODEL:\n  BACKBONE: {EMBED_DIM: 128, DEPTH: 3, NUM_HEADS: 4}\n  HEAD: {NUM_CHANNELS: 64}\n"
-                         "  LANGUAGE: {FUSE_AFTER: [-1, 0, 1], CONTRASTIVE_DIM: 128}\n"
-                         "  HALTING: {ENABLED: true, GATE_SCALE: 3.0, GATE_BIAS: 0.0}\n"
-                         "DATA:\n  MAX_TEXT_LEN: 32\n  SEARCH: {SIZE: 128}\n  TEMPLATE: {SIZE: 64}\n"
-                         "TRAIN: {HALT_TARGET_DEPTH: 2}\nTEST: {TEMPLATE_SIZE: 64, SEARCH_SIZE: 128}\n")
+    yaml_path.write_text(TINY_HALTING_YAML)
     checkpoint = save_checkpoint(tmp_path / "ep0001.pth", {"format": CHECKPOINT_FORMAT,
                                                              "net": avltrack_net.state_dict()})
     sequence = tmp_path / "seq"

@@ -193,7 +193,7 @@ class HaltingViT(OneStreamViT):
             out, _ = block(seq, key_mask(live))
             weight = state.step(self._scatter(self._scores(out, index, rows), rows, num_tokens),
                                 index == last_index, self.eps)
-            mixed = mixed + self._weighted(weight, out, rows)
+            mixed = self._add_weighted(mixed, weight, out, rows)
             running = state.running if rows is None else state.running.gather(1, rows)
             if index == last_index or (not torch.is_grad_enabled() and not bool(running.any())):
                 break  # with autograd on every block runs, so every parameter gets a gradient (DDP)
@@ -223,13 +223,12 @@ class HaltingViT(OneStreamViT):
         return values.new_zeros(values.shape[0], num_tokens).scatter(1, rows, values)
 
     @staticmethod
-    def _weighted(weight: Tensor, out: Tensor, rows: Tensor | None) -> Tensor:
-        """This block's term of the mix, (B, N, C): each row's output times its token's weight, by position."""
+    def _add_weighted(mixed: Tensor, weight: Tensor, out: Tensor, rows: Tensor | None) -> Tensor:
+        """``mixed`` (B, N, C) plus this block's term: each row's output times its token's weight, by position."""
         if rows is None:
-            return weight[..., None] * out
-        term = weight.gather(1, rows)[..., None] * out  # rows are distinct: a scatter that adds to zeros
-        return term.new_zeros(weight.shape[0], weight.shape[1], out.shape[-1]).scatter_add(
-            1, rows[..., None].expand(-1, -1, out.shape[-1]), term)
+            return torch.addcmul(mixed, weight[..., None], out)
+        term = weight.gather(1, rows)[..., None] * out  # rows are distinct: adding by position is a scatter
+        return mixed.scatter_add(1, rows[..., None].expand(-1, -1, out.shape[-1]), term.to(mixed.dtype))
 
     def _compact(self, out: Tensor, rows: Tensor | None, running: Tensor) -> tuple[Tensor, Tensor | None, Tensor]:
         """Keep the running rows (in token order), padded per sample to the batch's longest (and to a multiple of
