@@ -153,6 +153,7 @@ def test_masked_and_pruned_paths_agree(batch):
 def halting_avltrack_cfg(depth: int = 3):
     cfg = load_config("avltrack", "synth_tiny_halting")
     cfg.MODEL.BACKBONE.DEPTH = depth
+    cfg.MODEL.BACKBONE.PATCH_SIZE = 16  # 80 tokens: fast tests (TINY_HALTING_YAML describes this network)
     cfg.MODEL.LANGUAGE.FUSE_AFTER = [-1, 0, 1]
     cfg.MODEL.HALTING.update(GATE_SCALE=3.0, GATE_BIAS=0.0)
     cfg.TRAIN.HALT_TARGET_DEPTH = 2.0
