@@ -406,8 +406,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{'off' if args.no_packed_linear else 'on (where available)'}")
     print(f"parameters: {params:,} total, {params_inference:,} used at inference")
     if encode_ms is not None:
-        print(f"{f'sentence {sentence!r}' if sentence else 'no sentence'}: encoded once per sequence in {encode_ms:.1f} ms (not in the per-frame "
-              f"figures below)")
+        what = f"sentence {sentence!r}" if sentence else "no sentence"
+        print(f"{what}: encoded once per sequence in {encode_ms:.1f} ms (not in the per-frame figures below)")
     print(f"FLOPs (batch 1): {flops / 1e9:.3f} G  " +
           ", ".join(f"{op} {n / 1e9:.3f}" for op, n in sorted(flops_by_op.items(), key=lambda kv: -kv[1])))
     lat_ms = [t * 1e3 for t in timing["latencies"]]
