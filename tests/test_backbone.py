@@ -174,8 +174,8 @@ def test_intermediates_tokens_and_attention_rows_sum_to_one():
     out = model(*images(2, 32, 64), return_intermediates=True)
     assert len(out["block_tokens"]) == len(out["block_attention"]) == len(out["block_search_index"]) == 4
     sequence = [20, 20, 20, 12]  # block 2 sees 20 tokens and drops 8 search tokens for block 3
-    assert [t.shape[1] for t in out["block_tokens"]] == [20, 20, 12, 12]
-    for attention, n in zip(out["block_attention"], sequence):
+    assert [t.shape[1] for t in out["block_tokens"].values()] == [20, 20, 12, 12]
+    for attention, n in zip(out["block_attention"].values(), sequence):
         assert attention.shape == (2, 2, n, n)
         assert torch.allclose(attention.sum(-1), torch.ones(2, 2, n), atol=1e-5)
 
@@ -339,3 +339,20 @@ def test_profile_script_json(capsys):
     assert {"params", "params_inference", "flops", "latency_ms", "matmul_gflops"} <= set(last)
     assert last["params"] == last["params_inference"] == sum(p.numel() for p in tiny(32, 64, 64, 2, 2).parameters())
     assert last["flops"] == result["flops"] > 0 and last["latency_ms"] > 0
+
+
+def test_intermediates_of_chosen_blocks_only():
+    """return_intermediates=[1, 3]: those blocks' tokens and attention (equal to the all-blocks run's), no others;
+    a block that does not exist is an error naming it."""
+    model = tiny(32, 64, 64, 4, 2).eval()
+    z, x = images(2, 32, 64)
+    with torch.no_grad():
+        every, chosen = model(z, x, return_intermediates=True), model(z, x, return_intermediates=[3, 1])
+    for key in ("block_tokens", "block_attention", "block_search_index"):
+        assert sorted(chosen[key]) == [1, 3]
+        for index in (1, 3):
+            torch.testing.assert_close(chosen[key][index], every[key][index])
+    torch.testing.assert_close(chosen["tokens"], every["tokens"])
+    assert "block_tokens" not in model(z, x, return_intermediates=[])
+    with pytest.raises(ValueError, match=r"blocks \[4\] do not exist.*0\.\.3"):
+        model(z, x, return_intermediates=[1, 4])

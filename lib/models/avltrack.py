@@ -16,6 +16,7 @@ every token (12.6 M parameters for the search vector); here the tokens are mean-
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -100,7 +101,7 @@ class AVLTrack(OSTrack):
     def forward(self, template: Tensor, search: Tensor, text_ids: Tensor | None = None,
                 text_mask: Tensor | None = None, text_valid: Tensor | None = None, text: EncodedText | None = None,
                 ce_template_mask: Tensor | None = None, ce_keep_rate: float | None = None,
-                return_intermediates: bool = False) -> dict:
+                return_intermediates: bool | Iterable[int] = False) -> dict:
         """As OSTrack's forward, plus the sentence: token ids (``text_ids``/``text_mask``/``text_valid``, as the
         training pairs carry them) or an already encoded ``text`` (a tracker encodes once per sequence)."""
         batch = template.shape[0]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import torch
 from torch import nn
@@ -16,7 +17,7 @@ class OSTrack(nn.Module):
         self.head = head
 
     def forward(self, template: torch.Tensor, search: torch.Tensor, ce_template_mask: torch.Tensor | None = None,
-                ce_keep_rate: float | None = None, return_intermediates: bool = False) -> dict:
+                ce_keep_rate: float | None = None, return_intermediates: bool | Iterable[int] = False) -> dict:
         feats = self.backbone(template, search, ce_template_mask=ce_template_mask, ce_keep_rate=ce_keep_rate,
                               return_intermediates=return_intermediates)
         return self.predict(feats)

@@ -26,6 +26,7 @@ applied (``lib/train/losses/halting.py``; the reference builds them and never ad
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
@@ -154,7 +155,7 @@ class HaltingViT(OneStreamViT):
         self.forced_depth = depth
 
     def forward(self, z: Tensor, x: Tensor, ce_template_mask: Tensor | None = None,
-                ce_keep_rate: float | None = None, return_intermediates: bool = False,
+                ce_keep_rate: float | None = None, return_intermediates: bool | Iterable[int] = False,
                 token_hook: TokenHook | None = None) -> dict:
         if not self.halting:
             out = super().forward(z, x, return_intermediates=return_intermediates, token_hook=token_hook)

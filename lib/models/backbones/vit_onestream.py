@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -64,9 +64,10 @@ class OneStreamViT(nn.Module):
       * ``removed_indexes``: per CE block that ran, (B, dropped) long tensor of search positions (0..Nx-1);
       * ``kept_search_index`` (B, L) search positions still in the sequence at the end, in sequence order (CE
         orders kept tokens by score; without CE it is 0..Nx-1);
-      * with ``return_intermediates``: ``block_tokens`` (per block, its output sequence (B, Nz + L_i, C), before
-        the final norm, in sequence order), ``block_search_index`` (per block, (B, L_i) search positions of that
-        sequence) and ``block_attention`` (per block, (B, heads, N_i, N_i) over that block's input sequence).
+      * with ``return_intermediates`` (True: every block; or the indices of the blocks wanted, e.g. ``[5, 11]``:
+        only those pay for the explicit attention map): dicts keyed by block index: ``block_tokens`` (its output
+        sequence (B, Nz + L_i, C), before the final norm, in sequence order), ``block_search_index`` ((B, L_i)
+        search positions of that sequence) and ``block_attention`` ((B, heads, N_i, N_i) over its input).
 
     Inputs whose token grid differs from the one the model was built for get bicubically resampled position
     embeddings on the fly (build the model at the test sizes to avoid that per-call cost).
@@ -157,8 +158,9 @@ class OneStreamViT(nn.Module):
         return tokens + pos, grid_z, grid_x
 
     def forward(self, z: Tensor, x: Tensor, ce_template_mask: Tensor | None = None,
-                ce_keep_rate: float | None = None, return_intermediates: bool = False,
+                ce_keep_rate: float | None = None, return_intermediates: bool | Iterable[int] = False,
                 token_hook: TokenHook | None = None) -> dict:
+        wanted = self.intermediate_blocks(return_intermediates)
         tokens, grid_z, grid_x = self.embed(z, x)
         num_template, num_search = math.prod(grid_z), math.prod(grid_x)
         if token_hook is not None:
@@ -169,17 +171,17 @@ class OneStreamViT(nn.Module):
             eliminator = SearchTokenEliminator(num_template, num_search, z.shape[0], z.device,
                                                ce_template_mask, centre_rows=template_centre_rows(grid_z))
 
-        block_tokens, block_attention, block_search_index = [], [], []
+        block_tokens, block_attention, block_search_index = {}, {}, {}
         for index, block in enumerate(self.blocks):
             token_filter, query_rows = self._elimination_at(index, eliminator, ce_keep_rate)
-            tokens, attention = block(tokens, query_rows=query_rows, return_attention=return_intermediates,
+            tokens, attention = block(tokens, query_rows=query_rows, return_attention=index in wanted,
                                       token_filter=token_filter)
             if token_hook is not None:
                 tokens = token_hook(index, tokens)
-            if return_intermediates:
-                block_tokens.append(tokens)
-                block_attention.append(attention)
-                block_search_index.append(self._kept_index(eliminator, tokens[:, num_template:]))
+            if index in wanted:
+                block_tokens[index] = tokens
+                block_attention[index] = attention
+                block_search_index[index] = self._kept_index(eliminator, tokens[:, num_template:])
 
         kept_search_index = self._kept_index(eliminator, tokens[:, num_template:])
         tokens = self.norm(tokens)
@@ -188,10 +190,21 @@ class OneStreamViT(nn.Module):
         out = {"tokens": tokens, "template_tokens": tokens[:, :num_template], "search_tokens": tokens[:, num_template:],
                "removed_indexes": eliminator.removed_indexes if eliminator is not None else [],
                "kept_search_index": kept_search_index}
-        if return_intermediates:
+        if wanted:
             out.update(block_tokens=block_tokens, block_attention=block_attention,
                        block_search_index=block_search_index)
         return out
+
+    def intermediate_blocks(self, which: bool | Iterable[int]) -> frozenset[int]:
+        """The block indices a ``return_intermediates`` value asks for (True: all; False / empty: none)."""
+        if isinstance(which, bool):
+            return frozenset(range(len(self.blocks))) if which else frozenset()
+        wanted = frozenset(int(i) for i in which)
+        bad = sorted(i for i in wanted if not 0 <= i < len(self.blocks))
+        if bad:
+            raise ValueError(f"return_intermediates: blocks {bad} do not exist (this backbone has blocks "
+                             f"0..{len(self.blocks) - 1})")
+        return wanted
 
     def _elimination_at(self, index: int, eliminator: SearchTokenEliminator | None, ce_keep_rate: float | None
                         ) -> tuple[partial | None, Tensor | None]:
