@@ -1,0 +1,67 @@
+"""MLKD's students: several compact one-stream trackers trained side by side (``mlkd_spec.md`` §6.c).
+
+``StudentPool`` is the network the trainer optimises: a ``ModuleList`` of ordinary ``ostrack``-family trackers
+(each its own width, depth and head) run in one forward, since DDP allows one forward per backward, plus what
+each student's distillation term needs (``lib/train/losses/distill.py``):
+
+* ``hint``: an adapter (Linear + LayerNorm) from the student's width to the teacher's, output ``hint_tokens``;
+* ``attention``: the attention of its last block, under ``backbone.block_attention``;
+* ``spatial`` and ``response`` use what every tracker outputs (search tokens, score / size / offset maps).
+
+Every student is a plain ``OSTrack``: ``student_state_dict(k)`` is a checkpoint the test-time loader of the
+``ostrack`` family takes as it is (MLKD-Track).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from lib.models.ostrack import OSTrack, build_ostrack
+from lib.train.losses.distill import DISTILL_KINDS
+
+
+class StudentPool(nn.Module):
+    def __init__(self, students: Sequence[OSTrack], kinds: Sequence[str], teacher_dim: int) -> None:
+        super().__init__()
+        if len(students) != len(kinds) or not students:
+            raise ValueError(f"{len(students)} students for {len(kinds)} distillation kinds: one kind per student")
+        bad = [k for k in kinds if k not in DISTILL_KINDS]
+        if bad:
+            raise ValueError(f"unknown distillation kinds {bad}; expected {', '.join(DISTILL_KINDS)}")
+        self.students = nn.ModuleList(students)
+        self.kinds = tuple(kinds)
+        self.adapters = nn.ModuleDict({
+            str(k): nn.Sequential(nn.Linear(s.backbone.embed_dim, teacher_dim), nn.LayerNorm(teacher_dim, eps=1e-6))
+            for k, (s, kind) in enumerate(zip(students, kinds)) if kind == "hint"})
+
+    def forward(self, template: Tensor, search: Tensor) -> list[dict]:
+        outs = []
+        for k, (student, kind) in enumerate(zip(self.students, self.kinds)):
+            last = [len(student.backbone.blocks) - 1] if kind == "attention" else False
+            out = student(template, search, return_intermediates=last)
+            if kind == "hint":
+                out["hint_tokens"] = self.adapters[str(k)](out["backbone"]["search_tokens"])
+            outs.append(out)
+        return outs
+
+    def student_state_dict(self, k: int) -> dict:
+        """Student ``k``'s weights as a plain ``ostrack``-family network (no adapter)."""
+        return self.students[k].state_dict()
+
+
+def student_config(cfg, spec: dict):
+    """A copy of the one-stream config ``cfg`` with the backbone of ``spec`` (``EMBED_DIM``, ``DEPTH``,
+    ``NUM_HEADS``): the config an exported student is tested with."""
+    out = copy.deepcopy(cfg)
+    for key in ("EMBED_DIM", "DEPTH", "NUM_HEADS"):
+        out.MODEL.BACKBONE[key] = spec[key]
+    return out
+
+
+def build_student_pool(cfg, specs: Sequence[dict], teacher_dim: int) -> StudentPool:
+    """Students from a one-stream config and one spec per student: ``EMBED_DIM``, ``DEPTH``, ``NUM_HEADS``,
+    ``KIND`` (hint, spatial, response or attention)."""
+    return StudentPool([build_ostrack(student_config(cfg, spec)) for spec in specs],
+                       [spec["KIND"] for spec in specs], teacher_dim)
