@@ -38,7 +38,10 @@ def resolve_checkpoint(tracker: str, param: str, checkpoint: str | None = None) 
         return None
     if tracker not in family_names():
         raise KeyError(f"unknown tracker {tracker!r}; known: {', '.join(tracker_names())}")
-    path = Path(checkpoint) if checkpoint else default_checkpoint(tracker, param, load_config(tracker, param).TEST.EPOCH)
+    if checkpoint:
+        path = Path(checkpoint)
+    else:
+        path = default_checkpoint(tracker, param, load_config(tracker, param).TEST.EPOCH)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}; train it with 'python tracking/train.py --script "
                                 f"{tracker} --config {param}', or pass --checkpoint PATH")
