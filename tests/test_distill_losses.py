@@ -70,3 +70,24 @@ def test_gate_modes():
     assert response_gate(student, teacher, "off").tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="'always'.*sample, batch, off"):
         response_gate(student, teacher, "always")
+
+
+def test_per_sample_ground_truth_losses_average_to_the_batch_losses():
+    from lib.train.losses import focal_loss_per_sample, focal_loss_with_logits, giou_l1_losses, giou_l1_per_sample
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 1, 4, 4, generator=g)
+    target = torch.rand(3, 1, 4, 4, generator=g) * 0.9
+    target[0, 0, 1, 2] = target[1, 0, 3, 3] = target[2, 0, 0, 0] = 1.0  # one centre cell each
+    per = focal_loss_per_sample(logits, target)
+    assert per.shape == (3,) and bool((per > 0).all())
+    torch.testing.assert_close(per.mean(), focal_loss_with_logits(logits, target))
+    torch.testing.assert_close(focal_loss_per_sample(logits[1:2], target[1:2])[0], per[1])  # each sample alone
+    pred = torch.tensor([[0.1, 0.1, 0.5, 0.5], [0.2, 0.2, 0.4, 0.6]])
+    gt = torch.tensor([[0.1, 0.1, 0.5, 0.5], [0.3, 0.1, 0.6, 0.5]])
+    giou, l1, iou = giou_l1_per_sample(pred, gt)
+    assert giou[0].item() == pytest.approx(0.0, abs=1e-5) and iou[0].item() == pytest.approx(1.0)
+    assert l1[0].item() == 0.0
+    assert giou[1] > 0 and l1[1] > 0
+    batch = giou_l1_losses(pred, gt)
+    for mine, theirs in zip((giou, l1, iou), batch):
+        torch.testing.assert_close(mine.mean(), theirs)

@@ -12,3 +12,11 @@ def giou_l1_losses(pred_xyxy: torch.Tensor, gt_xyxy: torch.Tensor) -> tuple[torc
     pred_xyxy, gt_xyxy = pred_xyxy.float(), gt_xyxy.float()
     iou, giou = iou_and_giou(pred_xyxy, gt_xyxy)
     return (1 - giou).mean(), F.l1_loss(pred_xyxy, gt_xyxy), iou.detach().mean()
+
+
+def giou_l1_per_sample(pred_xyxy: torch.Tensor, gt_xyxy: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(GIoU loss, L1 loss, IoU) of each box pair, (N,) each, in fp32; their means are ``giou_l1_losses``."""
+    pred_xyxy, gt_xyxy = pred_xyxy.float(), gt_xyxy.float()
+    iou, giou = iou_and_giou(pred_xyxy, gt_xyxy)
+    return 1 - giou, (pred_xyxy - gt_xyxy).abs().mean(dim=1), iou.detach()
