@@ -31,6 +31,9 @@ FAMILIES: dict[str, Family] = {
     "avltrack": Family(network="lib.models.avltrack:build_avltrack",
                        actor="lib.train.actors.avltrack:AVLTrackActor",
                        tracker="lib.test.tracker.avltrack:AVLTrackTracker"),
+    "mlkd": Family(network="lib.models.mlkd.students:build_mlkd",
+                   actor="lib.train.actors.mlkd:MLKDActor",
+                   tracker="lib.test.tracker.mlkd:MLKDStudentTracker"),
 }
 
 

@@ -30,11 +30,34 @@ def halting_problems(cfg) -> list[str]:
     return problems
 
 
+def mlkd_problems(cfg) -> list[str]:
+    """MLKD's per-student lists of different lengths, unknown distillation kinds, gate or election criterion."""
+    mlkd = cfg.get("MLKD")
+    if not mlkd:
+        return []
+    # imported here: lib.config must stay importable without torch
+    from lib.train.actors.mlkd import ELECTION_CRITERIA
+    from lib.train.losses.distill import DISTILL_KINDS, GATE_MODES
+    problems = []
+    students = mlkd.STUDENTS
+    lengths = {key: len(values) for key, values in students.items()}
+    if len(set(lengths.values())) != 1 or not lengths.get("KIND"):
+        problems.append(f"MLKD.STUDENTS: every list needs one entry per student, got lengths {lengths}")
+    bad = [k for k in students.KIND if k not in DISTILL_KINDS]
+    if bad:
+        problems.append(f"MLKD.STUDENTS.KIND: unknown kinds {bad}; expected {', '.join(DISTILL_KINDS)}")
+    if mlkd.GATE not in GATE_MODES:
+        problems.append(f"MLKD.GATE {mlkd.GATE!r}: expected one of {', '.join(GATE_MODES)}")
+    if mlkd.MUTUAL.ELECT not in ELECTION_CRITERIA:
+        problems.append(f"MLKD.MUTUAL.ELECT {mlkd.MUTUAL.ELECT!r}: expected one of {', '.join(ELECTION_CRITERIA)}")
+    return problems
+
+
 def config_problems(cfg) -> list[str]:
     """What is wrong with ``cfg`` (empty when nothing is): unknown dataset names in DATA.<part>.DATASETS_NAME,
-    DATASETS_NAME / DATASETS_RATIO lists of different lengths, token halting with settings it cannot run with. Each
-    problem names its key."""
-    problems = halting_problems(cfg)
+    DATASETS_NAME / DATASETS_RATIO lists of different lengths, token halting with settings it cannot run with, MLKD
+    student lists that do not line up. Each problem names its key."""
+    problems = halting_problems(cfg) + mlkd_problems(cfg)
     data = cfg.get("DATA", {})
     for part in DATA_PARTS:
         spec = data.get(part)

@@ -58,13 +58,17 @@ def parameter_groups(net: nn.Module, lr: float, weight_decay: float, backbone_mu
                      encoder_multiplier: float = 1.0) -> list[dict]:
     """Named groups {backbone, text_encoder, rest ('head')} x {decay, no decay}; frozen parameters are left out.
     Backbone LR = ``lr x backbone_multiplier``; the fine-tuned layers of a language encoder (``text_encoder.``) get
-    ``lr x encoder_multiplier``."""
+    ``lr x encoder_multiplier``; a network's own ``lr_parts()`` ({name prefix: multiplier}) add groups."""
+    net = _unwrap(net)
     multipliers = {"head": 1.0, "backbone": backbone_multiplier, "text_encoder": encoder_multiplier}
+    # a network with parts of its own (the students of an MLKD pool) names them: longest prefix first
+    multipliers.update(net.lr_parts() if hasattr(net, "lr_parts") else {})
+    prefixes = sorted(multipliers, key=len, reverse=True)
     groups: dict[str, dict] = {}
-    for name, param in _unwrap(net).named_parameters():
+    for name, param in net.named_parameters():
         if not param.requires_grad:
             continue
-        part = next((p for p in multipliers if name.startswith(p + ".")), "head")
+        part = next((p for p in prefixes if name.startswith(p + ".")), "head")
         no_decay = _no_weight_decay(name, param)
         key = f"{part}{'_no_decay' if no_decay else ''}"
         if key not in groups:

@@ -23,7 +23,8 @@ from lib.train.losses.distill import DISTILL_KINDS
 
 
 class StudentPool(nn.Module):
-    def __init__(self, students: Sequence[OSTrack], kinds: Sequence[str], teacher_dim: int) -> None:
+    def __init__(self, students: Sequence[OSTrack], kinds: Sequence[str], teacher_dim: int,
+                 backbone_multipliers: Sequence[float] | None = None) -> None:
         super().__init__()
         if len(students) != len(kinds) or not students:
             raise ValueError(f"{len(students)} students for {len(kinds)} distillation kinds: one kind per student")
@@ -32,6 +33,7 @@ class StudentPool(nn.Module):
             raise ValueError(f"unknown distillation kinds {bad}; expected {', '.join(DISTILL_KINDS)}")
         self.students = nn.ModuleList(students)
         self.kinds = tuple(kinds)
+        self.backbone_multipliers = tuple(backbone_multipliers or [1.0] * len(students))
         self.adapters = nn.ModuleDict({
             str(k): nn.Sequential(nn.Linear(s.backbone.embed_dim, teacher_dim), nn.LayerNorm(teacher_dim, eps=1e-6))
             for k, (s, kind) in enumerate(zip(students, kinds)) if kind == "hint"})
@@ -45,6 +47,11 @@ class StudentPool(nn.Module):
                 out["hint_tokens"] = self.adapters[str(k)](out["backbone"]["search_tokens"])
             outs.append(out)
         return outs
+
+    def lr_parts(self) -> dict[str, float]:
+        """Parameter-name prefixes with their own LR multiplier (``lib.train.optim.parameter_groups``): each
+        student's backbone."""
+        return {f"students.{k}.backbone": m for k, m in enumerate(self.backbone_multipliers)}
 
     def student_state_dict(self, k: int) -> dict:
         """Student ``k``'s weights as a plain ``ostrack``-family network (no adapter)."""
@@ -62,6 +69,25 @@ def student_config(cfg, spec: dict):
 
 def build_student_pool(cfg, specs: Sequence[dict], teacher_dim: int) -> StudentPool:
     """Students from a one-stream config and one spec per student: ``EMBED_DIM``, ``DEPTH``, ``NUM_HEADS``,
-    ``KIND`` (hint, spatial, response or attention)."""
+    ``KIND`` (hint, spatial, response or attention), optionally ``BACKBONE_MULTIPLIER``."""
     return StudentPool([build_ostrack(student_config(cfg, spec)) for spec in specs],
-                       [spec["KIND"] for spec in specs], teacher_dim)
+                       [spec["KIND"] for spec in specs], teacher_dim,
+                       [spec.get("BACKBONE_MULTIPLIER", 1.0) for spec in specs])
+
+
+def student_specs(cfg) -> list[dict]:
+    """One spec per student from ``MLKD.STUDENTS`` (parallel lists)."""
+    students = cfg.MLKD.STUDENTS
+    return [{key: students[key][k] for key in students} for k in range(len(students.KIND))]
+
+
+def build_mlkd(cfg) -> StudentPool:
+    """The network the ``mlkd`` family trains: the student pool of ``MLKD.STUDENTS``, hint adapters sized for the
+    teacher of ``MLKD.TEACHER``."""
+    from lib.config import load_config
+    teacher = cfg.MLKD.TEACHER
+    teacher_dim = load_config(teacher.SCRIPT, teacher.CONFIG).MODEL.BACKBONE.EMBED_DIM
+    specs = student_specs(cfg)
+    return StudentPool([build_ostrack(student_config(cfg, spec)) for spec in specs], [s["KIND"] for s in specs],
+                       teacher_dim, [s["BACKBONE_MULTIPLIER"] for s in specs])
+

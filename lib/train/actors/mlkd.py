@@ -10,7 +10,7 @@ Election criteria (``elect_scores``), higher is better:
 * ``loss``: minus the student's ground-truth loss.
 
 ``elect`` makes every rank elect the same student: the score vector is averaged over ranks before the argmax (ties
-go to the lowest index, as in MLKD). The actor that runs the room comes with the ``mlkd`` family.
+go to the lowest index, as in MLKD). ``MLKDActor`` runs the room, the teacher and the students' own terms.
 """
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lib.train.actors.ostrack import OSTrackActor
 from lib.train.admin.distributed import all_reduce_mean
-from lib.train.losses.distill import response_loss
+from lib.train.losses import focal_loss_per_sample, giou_l1_per_sample
+from lib.train.losses.distill import attention_loss, hint_loss, response_gate, response_loss, spatial_loss
+from lib.utils.box_ops import cxcywh_to_xyxy, xywh_to_xyxy
 
 ELECTION_CRITERIA = ("psr", "iou", "loss")
 
@@ -61,3 +64,80 @@ def peer_loss(student: dict, elected: dict, tau: float) -> Tensor:
     """(B,) what a student learns from the elected one: the response term towards its detached outputs."""
     target = {k: elected[k].detach() for k in ("score_logits", "score_map", "size_map", "offset_map")}
     return response_loss(student, target, tau)
+
+
+class MLKDActor(OSTrackActor):
+    """One step of MLKD: the teacher once (no gradient), every student once (one forward of the pool), then per
+    student k: its ground-truth loss + its distillation term (the response term gated per ``MLKD.GATE``) + with
+    ``MLKD.MUTUAL.ENABLED`` and k not elected, the peer term. The students' parameters are disjoint and every
+    target is detached, so one backward of the sum gives each student its own gradient. Stats per student under
+    ``S<k>/``; ``S<k>/elected`` averages to the share of steps it was elected."""
+
+    def __init__(self, net, cfg):
+        super().__init__(net, cfg)
+        from lib.models.mlkd import build_teacher
+        teacher = cfg.MLKD.TEACHER
+        pool = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
+        self.kinds = pool.kinds
+        blocks = []
+        if "attention" in self.kinds:
+            from lib.config import load_config
+            blocks = [load_config(teacher.SCRIPT, teacher.CONFIG).MODEL.BACKBONE.DEPTH - 1]
+        self.teacher = build_teacher(teacher.SCRIPT, teacher.CONFIG, teacher.CHECKPOINT or None,
+                                     teacher.ENHANCER or None, blocks=blocks)
+        self.num_template = pool.students[0].backbone.num_template_tokens
+
+    def extra_modules(self) -> list[torch.nn.Module]:
+        return [self.teacher]
+
+    def ground_truth_terms(self, out: dict, gt_xywh: Tensor, gt_heatmap: Tensor) -> tuple[Tensor, Tensor]:
+        """(B,) ground-truth loss (OSTrack's weighted focal + GIoU + L1) and (B,) IoU of each sample."""
+        train = self.cfg.TRAIN
+        giou, l1, iou = giou_l1_per_sample(cxcywh_to_xyxy(self.trained_boxes(out, gt_xywh)), xywh_to_xyxy(gt_xywh))
+        focal = focal_loss_per_sample(out["score_logits"][:, 0], gt_heatmap)
+        return train.GIOU_WEIGHT * giou + train.L1_WEIGHT * l1 + train.FOCAL_WEIGHT * focal, iou
+
+    def distill_term(self, kind: str, out: dict, teacher: dict, gate: Tensor) -> Tensor:
+        """(B,) student ``kind``'s distillation term against the teacher's outputs."""
+        if kind == "hint":
+            return hint_loss(out["hint_tokens"], teacher["backbone"]["search_tokens"])
+        if kind == "spatial":
+            return spatial_loss(out["backbone"]["search_tokens"], teacher["backbone"]["search_tokens"])
+        if kind == "response":
+            return gate * response_loss(out, teacher, self.cfg.MLKD.TAU)
+        (student_attention,) = out["backbone"]["block_attention"].values()
+        (teacher_attention,) = teacher["backbone"]["block_attention"].values()
+        return attention_loss(student_attention, teacher_attention, self.num_template)
+
+    def __call__(self, batch: dict) -> tuple[Tensor, dict]:
+        mlkd = self.cfg.MLKD
+        template, search = batch["template_images"][:, 0], batch["search_images"][:, 0]
+        gt, heatmap = batch["search_anno"][:, 0], batch["search_heatmap"][:, 0]
+        teacher = self.teacher(template, search)
+        teacher_gt, teacher_iou = self.ground_truth_terms(teacher, gt, heatmap)
+        outs = self.net(template, search)
+        stats: dict = {"Teacher/Loss/gt": teacher_gt.mean(), "Teacher/IoU": teacher_iou.mean()}
+        losses, gt_losses, ious = [], [], []
+        for k, (out, kind) in enumerate(zip(outs, self.kinds)):
+            gt_loss, iou = self.ground_truth_terms(out, gt, heatmap)
+            gate = response_gate(gt_loss.detach(), teacher_gt, mlkd.GATE)
+            distill = self.distill_term(kind, out, teacher, gate)
+            losses.append(gt_loss.mean() + mlkd.STUDENTS.DISTILL_WEIGHT[k] * distill.mean())
+            gt_losses.append(gt_loss.detach())
+            ious.append(iou)
+            stats.update({f"S{k}/Loss/gt": gt_loss.detach().mean(), f"S{k}/Loss/{kind}": distill.detach().mean(),
+                          f"S{k}/IoU": iou.mean()})
+            if kind == "response":
+                stats[f"S{k}/gate_open"] = gate.mean()
+        if mlkd.MUTUAL.ENABLED and len(outs) > 1:
+            elected = elect(elect_scores(mlkd.MUTUAL.ELECT, outs, ious=ious, gt_losses=gt_losses))
+            for k, out in enumerate(outs):
+                stats[f"S{k}/elected"] = torch.tensor(float(k == elected))
+                if k != elected:
+                    peer = peer_loss(out, outs[elected], mlkd.TAU)
+                    losses[k] = losses[k] + mlkd.MUTUAL.WEIGHT * peer.mean()
+                    stats[f"S{k}/Loss/peer"] = peer.detach().mean()
+        loss = torch.stack(losses).sum()
+        stats["Loss/total"] = loss.detach()
+        stats["IoU"] = torch.stack([iou.mean() for iou in ious]).mean()
+        return loss, stats

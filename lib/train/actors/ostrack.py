@@ -35,9 +35,9 @@ class OSTrackActor(BaseActor):
         out = self.net(batch["template_images"][:, 0], batch["search_images"][:, 0], ce_keep_rate=self.keep_rate())
         return self.compute_losses(out, batch["search_anno"][:, 0], batch["search_heatmap"][:, 0])
 
-    def compute_losses(self, out: dict, gt_xywh: torch.Tensor, gt_heatmap: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        train = self.cfg.TRAIN
-        if train.BOX_AT_GT_CELL:
+    def trained_boxes(self, out: dict, gt_xywh: torch.Tensor) -> torch.Tensor:
+        """(B, 4) cx, cy, w, h the box losses are computed on."""
+        if self.cfg.TRAIN.BOX_AT_GT_CELL:
             # read the box where the target centre is, so the box branches learn from the first step on,
             # before the score map can point at the right cell
             side = out["size_map"].shape[-1]
@@ -48,6 +48,11 @@ class OSTrackActor(BaseActor):
             pred = out["pred_boxes"][:, 0]
         if not torch.isfinite(pred).all():
             raise FloatingPointError("network produced non-finite boxes")
+        return pred
+
+    def compute_losses(self, out: dict, gt_xywh: torch.Tensor, gt_heatmap: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        train = self.cfg.TRAIN
+        pred = self.trained_boxes(out, gt_xywh)
         giou, l1, iou = giou_l1_losses(cxcywh_to_xyxy(pred), xywh_to_xyxy(gt_xywh))
         focal = focal_loss_with_logits(out["score_logits"][:, 0], gt_heatmap)
         loss = train.GIOU_WEIGHT * giou + train.L1_WEIGHT * l1 + train.FOCAL_WEIGHT * focal
