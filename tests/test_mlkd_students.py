@@ -43,7 +43,8 @@ def test_one_forward_runs_every_student_with_what_its_distillation_needs(base_cf
     assert outs[0]["hint_tokens"].shape == (2, 16, TEACHER_DIM)
     assert sorted(outs[3]["backbone"]["block_attention"]) == [1]  # its last block only
     assert outs[3]["backbone"]["block_attention"][1].shape == (2, 4, 20, 20)
-    assert "block_attention" not in outs[1]["backbone"] and list(pool.adapters) == ["0"]
+    assert sorted(outs[1]["backbone"]["block_tokens"]) == [2]  # spatial: its last block's pre-norm tokens
+    assert "block_attention" not in outs[2]["backbone"] and list(pool.adapters) == ["0"]
 
 
 def test_a_students_distillation_trains_only_that_student(base_cfg):

@@ -5,8 +5,10 @@
 each student's distillation term needs (``lib/train/losses/distill.py``):
 
 * ``hint``: an adapter (Linear + LayerNorm) from the student's width to the teacher's, output ``hint_tokens``;
-* ``attention``: the attention of its last block, under ``backbone.block_attention``;
-* ``spatial`` and ``response`` use what every tracker outputs (search tokens, score / size / offset maps).
+* ``attention`` and ``spatial``: the attention and tokens of its last block (``backbone.block_attention`` /
+  ``block_tokens``; the spatial map needs tokens before the final LayerNorm, which leaves every token's channel
+  mean at zero);
+* ``response`` uses what every tracker outputs (score / size / offset maps).
 
 Every student is a plain ``OSTrack``: ``student_state_dict(k)`` is a checkpoint the test-time loader of the
 ``ostrack`` family takes as it is (MLKD-Track).
@@ -20,6 +22,8 @@ from torch import Tensor, nn
 
 from lib.models.ostrack import OSTrack, build_ostrack
 from lib.train.losses.distill import DISTILL_KINDS
+
+LAST_BLOCK_KINDS = ("attention", "spatial")  # kinds that read the last block's attention or pre-norm tokens
 
 
 class StudentPool(nn.Module):
@@ -41,7 +45,7 @@ class StudentPool(nn.Module):
     def forward(self, template: Tensor, search: Tensor) -> list[dict]:
         outs = []
         for k, (student, kind) in enumerate(zip(self.students, self.kinds)):
-            last = [len(student.backbone.blocks) - 1] if kind == "attention" else False
+            last = [len(student.backbone.blocks) - 1] if kind in LAST_BLOCK_KINDS else False
             out = student(template, search, return_intermediates=last)
             if kind == "hint":
                 out["hint_tokens"] = self.adapters[str(k)](out["backbone"]["search_tokens"])

@@ -76,11 +76,12 @@ class MLKDActor(OSTrackActor):
     def __init__(self, net, cfg):
         super().__init__(net, cfg)
         from lib.models.mlkd import build_teacher
+        from lib.models.mlkd.students import LAST_BLOCK_KINDS
         teacher = cfg.MLKD.TEACHER
         pool = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
         self.kinds = pool.kinds
         blocks = []
-        if "attention" in self.kinds:
+        if set(self.kinds) & set(LAST_BLOCK_KINDS):
             from lib.config import load_config
             blocks = [load_config(teacher.SCRIPT, teacher.CONFIG).MODEL.BACKBONE.DEPTH - 1]
         self.teacher = build_teacher(teacher.SCRIPT, teacher.CONFIG, teacher.CHECKPOINT or None,
@@ -101,8 +102,10 @@ class MLKDActor(OSTrackActor):
         """(B,) student ``kind``'s distillation term against the teacher's outputs."""
         if kind == "hint":
             return hint_loss(out["hint_tokens"], teacher["backbone"]["search_tokens"])
-        if kind == "spatial":
-            return spatial_loss(out["backbone"]["search_tokens"], teacher["backbone"]["search_tokens"])
+        if kind == "spatial":  # the last block's search tokens, before the final LayerNorm
+            (student_tokens,) = out["backbone"]["block_tokens"].values()
+            (teacher_tokens,) = teacher["backbone"]["block_tokens"].values()
+            return spatial_loss(student_tokens[:, self.num_template:], teacher_tokens[:, self.num_template:])
         if kind == "response":
             return gate * response_loss(out, teacher, self.cfg.MLKD.TAU)
         (student_attention,) = out["backbone"]["block_attention"].values()

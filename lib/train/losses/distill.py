@@ -3,8 +3,8 @@ equals the teacher's and positive otherwise, each returned per sample (B,) so th
 
 * ``hint``: MSE between the student's search tokens (projected to the teacher's width by the student's adapter)
   and the teacher's;
-* ``spatial``: the channel-mean map of the search tokens, normalised per sample (so the two networks' feature
-  scales do not matter), through four directional differences (right, down and both diagonals); MSE between the
+* ``spatial``: the channel-mean map of the search tokens (take them before a final LayerNorm, which zeroes every
+  token's channel mean), normalised per sample (so the two networks' feature scales do not matter), through four directional differences (right, down and both diagonals); MSE between the
   teacher's and the student's difference maps (MLKD's "Spa", on a properly reshaped token grid);
 * ``response``: KL(teacher || student) of the score logits under a spatial softmax at temperature tau, times tau^2
   (the reference's KD ran over the batch axis), plus L1 between the size and offset maps weighted by the teacher's
@@ -38,7 +38,7 @@ def _direction_maps(tokens: Tensor) -> Tensor:
     side = math.isqrt(tokens.shape[1])
     grid = tokens.mean(dim=2).view(-1, side, side)
     grid = grid - grid.mean(dim=(1, 2), keepdim=True)
-    grid = grid / grid.flatten(1).norm(dim=1).clamp(min=1e-6)[:, None, None]
+    grid = grid / (grid.flatten(1).norm(dim=1) + 1e-3)[:, None, None]  # eps: a flat map stays small, no blow-up
     core = grid[:, :-1, :-1]
     return torch.stack([grid[:, :-1, 1:] - core, grid[:, 1:, :-1] - core, grid[:, 1:, 1:] - core,
                         grid[:, 1:, :-1] - grid[:, :-1, 1:]], dim=1)
