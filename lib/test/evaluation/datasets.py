@@ -14,6 +14,8 @@ from lib.test.evaluation.data import Sequence
 _REGISTRY: dict[str, tuple[str, str, dict]] = {
     "synth_uav": ("webuav_layout", "synth_uav", {}),
     "synth_uav_night": ("webuav_layout", "synth_uav", {"night": True}),
+    "synth_uav_val": ("webuav_layout", "synth_uav", {"split": "val"}),  # for choosing models, never for scores
+    "synth_uav_val_night": ("webuav_layout", "synth_uav", {"split": "val", "night": True}),
     "webuav3m": ("webuav_layout", "webuav3m", {}),
     "lasot": ("language_sets", "lasot", {}),
     "tnl2k": ("language_sets", "tnl2k", {}),

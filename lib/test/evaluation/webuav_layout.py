@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lib.paths import DatasetNotFoundError, dataset_root
-from lib.synth_on_demand import ensure_split
+from lib.synth_on_demand import ensure_split, split_folder_name
 from lib.test.evaluation.data import (Sequence, list_subfolders, make_sequence, named_attributes, numbered_frames,
                                       read_boxes, read_optional_flags, read_sentence)
 
@@ -43,16 +43,19 @@ def _find_case_insensitive(root: Path, name: str) -> Path:
     return root / name
 
 
-def synth_uav(night: bool = False) -> list[Sequence]:
-    """The test split (night: test_night). One that an interrupted generation left short is completed first, as the
-    training reader does (``lib.synth_on_demand``); a missing one is an error saying how to make it."""
+def synth_uav(night: bool = False, split: str = "test") -> list[Sequence]:
+    """The test split (night: test_night), or with ``split='val'`` the validation split, for choosing among models
+    (MLKD-Track's student) without touching the test split. One that an interrupted generation left short is
+    completed first, as the training reader does (``lib.synth_on_demand``); a missing one is an error saying how to
+    make it."""
     root = dataset_root("synth_uav")
-    folder = root / ("test_night" if night else "test")
-    ensure_split(root, "test", night, generate_missing=False)
+    folder = root / split_folder_name(split, night)
+    ensure_split(root, split, night, generate_missing=False)
     if not folder.is_dir():
         raise DatasetNotFoundError(f"SynthUAV split folder not found: {folder} (generate it with: "
-                                   f"python tracking/make_synthetic.py --split test{' --night' if night else ''})")
-    return load_webuav_split(folder, "synth_uav_night" if night else "synth_uav")
+                                   f"python tracking/make_synthetic.py --split {split}{' --night' if night else ''})")
+    name = "synth_uav" + ("_val" if split == "val" else "") + ("_night" if night else "")
+    return load_webuav_split(folder, name)
 
 
 def webuav3m() -> list[Sequence]:
