@@ -91,3 +91,42 @@ def test_a_missing_teacher_checkpoint_says_how_to_make_it(trained, tmp_path):
     config, _, _, _ = trained
     with pytest.raises(FileNotFoundError, match=r"nothing.pth.*tracking/train.py --script ostrack"):
         build_teacher("ostrack", str(config), tmp_path / "nothing.pth")
+
+
+def test_the_teacher_tracks_as_a_tracker_with_its_enhancer(trained):
+    """tracking/test.py --enhancer: the trained tracker sees enhanced crops (the template once), in its own results
+    folder and identity; a baseline refuses it."""
+    import numpy as np
+    from lib.test.evaluation.variants import results_param
+    from lib.test.tracker.build import build_tracker, tracker_identity
+    config, checkpoint, enhancer_file, _ = trained
+    plain = build_tracker("ostrack", str(config), str(checkpoint))
+    teacher = build_tracker("ostrack", str(config), str(checkpoint), enhancer=str(enhancer_file))
+    assert plain.enhancer is None and isinstance(teacher.enhancer, FrozenEnhancer)
+    image = np.random.default_rng(0).integers(0, 60, (96, 128, 3), dtype=np.uint8)  # a dark frame
+    for tracker in (plain, teacher):
+        tracker.initialize(image, [40.0, 30.0, 16.0, 12.0])
+    assert not torch.allclose(plain.template, teacher.template)
+    torch.testing.assert_close(teacher.template, teacher.enhancer(plain.template))
+    assert results_param("tiny_ce", enhancer="Epoch193") == "tiny_ce-enh_Epoch193"
+    assert results_param("tiny_ce", enhancer="none") == "tiny_ce"
+    with_enhancer = tracker_identity("ostrack", str(config), checkpoint, enhancer=str(enhancer_file))
+    assert "enhancer_blake2b" in with_enhancer
+    assert "enhancer_blake2b" not in tracker_identity("ostrack", str(config), checkpoint)
+    with pytest.raises(ValueError, match="--enhancer: static_box is a baseline"):
+        build_tracker("static_box", "default", enhancer=str(enhancer_file))
+
+
+def test_profile_model_counts_the_enhancer_on_every_search_crop(trained):
+    from tracking.profile_model import main
+    config, checkpoint, enhancer_file, _ = trained
+    threads = torch.get_num_threads()
+    common = ["--script", "ostrack", "--config", str(config), "--checkpoint", str(checkpoint), "--repeats", "2",
+              "--warmup", "1"]
+    try:
+        plain, teacher = main(common), main(common + ["--enhancer", str(enhancer_file)])
+    finally:
+        torch.set_num_threads(threads)
+    # DarkLighter: 74,592 multiply-adds per pixel (3x3 convs 3-32-32-(64-32)x3-(64-8)x2), on the 64 x 64 search crop
+    assert teacher["flops"] - plain["flops"] == 2 * 74_592 * 64 * 64
+    assert teacher["params"] == plain["params"] + 74_768

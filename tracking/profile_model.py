@@ -87,13 +87,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mean_depth", type=int,
                         help="models with token halting: also time the pruned path with depths forced to spread "
                              "around this mean (blocks per token)")
+    parser.add_argument("--enhancer", help="low-light enhancer weights (DarkLighter) on the crops first, as MLKD's teacher "
+                                           "tracks: the template is enhanced once (not timed), the search crop every "
+                                           "frame (timed and counted)")
     parser.add_argument("--data_root", help="dataset root (else TRACKING_DATA_ROOT, else <project>/data)")
     parser.add_argument("--save_dir", help="output root for --checkpoint auto (else TRACKING_OUTPUT_ROOT)")
     args = parser.parse_args(argv)
     if args.num_frames < 1:
         parser.error("--num_frames must be at least 1")
-    if args.backbone_only and args.checkpoint:
-        parser.error("--checkpoint loads a whole tracker; drop --backbone_only")
+    if args.backbone_only and (args.checkpoint or args.enhancer):
+        parser.error("--checkpoint and --enhancer need a whole tracker; drop --backbone_only")
     return args
 
 
@@ -145,8 +148,26 @@ def build_model(cfg, backbone_only: bool, script: str, config: str | None, check
     return net
 
 
+def inner_model(model: nn.Module) -> nn.Module:
+    while isinstance(model, (PerFrame, EnhancedSearch)):
+        model = model.model
+    return model
+
+
+class EnhancedSearch(nn.Module):
+    """A tracker behind a low-light enhancer, per frame: the search crop is enhanced, then tracked (the template was
+    enhanced once, at initialisation)."""
+
+    def __init__(self, model: nn.Module, enhancer: nn.Module) -> None:
+        super().__init__()
+        self.model, self.enhancer = model, enhancer
+
+    def forward(self, template: torch.Tensor, search: torch.Tensor):
+        return self.model(template, self.enhancer(search))
+
+
 def backbone_of(model: nn.Module) -> nn.Module:
-    inner = model.model if isinstance(model, PerFrame) else model
+    inner = inner_model(model)
     return getattr(inner, "backbone", inner)
 
 
@@ -377,6 +398,11 @@ def main(argv: list[str] | None = None) -> dict:
         sentence, source = DEFAULT_SENTENCE, "random tensors"
     sentence = sentence if args.sentence is None else args.sentence
     model, encode_ms = with_sentence(model, cfg, sentence)
+    if args.enhancer:
+        from lib.models.enhancer import FrozenEnhancer
+        enhancer = FrozenEnhancer.from_file(args.enhancer).to(device)
+        frames = [(enhancer(z), x) for z, x in frames]  # the template once per sequence
+        model = EnhancedSearch(model, enhancer)
     patch, dim = cfg.MODEL.BACKBONE.PATCH_SIZE, cfg.MODEL.BACKBONE.EMBED_DIM
     num_tokens = (tz // patch) ** 2 + (ts // patch) ** 2
     halts = hasattr(backbone_of(model), "force_depth")
@@ -393,8 +419,8 @@ def main(argv: list[str] | None = None) -> dict:
     floor = flops / (ceiling * 1e9)
     paired = statistics.median(t * r * 1e9 / flops for t, r in zip(timing["latencies"], timing["round_gflops"]))
 
-    what = ("backbone (OneStreamViT)" if args.backbone_only else
-            type(model.model if isinstance(model, PerFrame) else model).__name__)
+    what = "backbone (OneStreamViT)" if args.backbone_only else type(inner_model(model)).__name__
+    what += " behind DarkLighter (search crop enhanced every frame)" if args.enhancer else ""
     bb = cfg.MODEL.BACKBONE
     ce = f"CE at {list(bb.CE_LOC)} keep {list(bb.CE_KEEP_RATIO)}" if bb.CE_LOC else "no CE"
     print(f"model: {what}, {args.script}/{args.config or '(defaults)'}, embed {dim} depth {bb.DEPTH} heads "
@@ -440,7 +466,8 @@ def main(argv: list[str] | None = None) -> dict:
               "gemm_gflops": {f"{m}x{k}x{n}": r for (m, k, n), r in timing["gemm_gflops"].items()},
               "flops_by_op": flops_by_op, "machine_load": machine, "threads": args.threads,
               "device": device.type, "backbone_only": args.backbone_only, "sentence_encode_ms": encode_ms,
-              "inputs": source, "num_frames": len(frames), "checkpoint": args.checkpoint, "halting": halting}
+              "inputs": source, "num_frames": len(frames), "checkpoint": args.checkpoint, "halting": halting,
+              "enhancer": args.enhancer}
     if args.json:
         print(json.dumps(result))
     return result

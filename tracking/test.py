@@ -6,12 +6,14 @@
     python tracking/test.py template_matching default --dataset vot:/data/vot2020/bag  # a baseline, no checkpoint
     python tracking/test.py avltrack synth_tiny --language shuffled   # each sequence gets another one's sentence
     python tracking/test.py avltrack synth_tiny_halting --halting off  # a halting model at full depth
+    python tracking/test.py ostrack synth_tiny --dataset synth_uav_night --enhancer darklighter/Epoch193.pth
 
 Results: ``<output root>/test/tracking_results/<tracker>/<param>/<dataset>/<seq>.txt`` (x,y,w,h floats per frame,
 written atomically) and ``<seq>_time.txt`` (seconds per frame); ``--language shuffled|none`` writes to
 ``<param>-lang_shuffled`` / ``<param>-lang_none`` instead (``lib/test/evaluation/language_modes.py``), and
-``--halting off`` to ``<param>-halting_off`` (both: ``<param>-lang_none-halting_off``; ``variants.py``). Finished
-sequences are skipped, so a rerun resumes.
+``--halting off`` to ``<param>-halting_off`` (both: ``<param>-lang_none-halting_off``; ``variants.py``), and
+``--enhancer W`` (DarkLighter in front: MLKD's teacher) to ``<param>-enh_<W's stem>``. Finished sequences are
+skipped, so a rerun resumes.
 A failing sequence does not stop the others; its traceback goes to ``errors.log`` in the results folder.
 
 The tracker is built once in this process before anything else runs, so a checkpoint that is not one, or that
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+from pathlib import Path
 from typing import Sequence as SequenceType
 
 import numpy as np
@@ -57,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="models with token halting (MODEL.HALTING.ENABLED): halt (on) or run every token "
                              "through every block (off); default TEST.HALTING of the config; off writes to "
                              "<param>-halting_off/")
+    parser.add_argument("--enhancer", help="low-light enhancer weights (DarkLighter, e.g. darklighter/Epoch193.pth under "
+                                           "pretrained_models/) run on every crop first: MLKD's teacher as a tracker; "
+                                           "writes to <param>-enh_<weights stem>/")
     parser.add_argument("--threads", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--num_gpus", type=int, default=None,
                         help="GPUs shared round-robin by the workers (default: all visible; 0 = CPU)")
@@ -156,16 +162,18 @@ def main(argv: SequenceType[str] | None = None) -> int:
         sequences = apply_language_mode(get_dataset(args.dataset), args.language)  # on all: shards must agree
         sequences = select_sequences(sequences, args.sequence, args.shard)
         param_folder = results_param(config_name_of(args.param), language=args.language,
-                                     halting="off" if halts is False else "on")
+                                     halting="off" if halts is False else "on",
+                                     enhancer=Path(args.enhancer).stem if args.enhancer else "none")
         folder = results_dir(args.tracker, param_folder, args.dataset, args.results_root)
         for sequence in sequences:
             result_path(folder, sequence.name)  # a name that would write outside the folder is refused up front
         factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None,
-                                    halting=halting)
+                                    halting=halting, enhancer=args.enhancer)
         # built here, before any worker and before the folder is claimed: a checkpoint that does not load into the
         # config is one usage error, whatever --threads (the workers build their own copy)
         tracker = factory(worker_device(0, num_gpus) if in_process else "cpu")
-        claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint, args.language, halting))
+        claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint, args.language, halting,
+                                                      args.enhancer))
     except (KeyError, ValueError, FileNotFoundError) as error:  # config and mixed-results errors are ValueErrors
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2

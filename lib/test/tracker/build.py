@@ -115,28 +115,39 @@ def test_halting(tracker: str, param: str, halting: bool | None = None) -> bool 
 
 
 def build_tracker(tracker: str, param: str, checkpoint: str | None = None, device: str = "cpu",
-                  halting: bool | None = None):
+                  halting: bool | None = None, enhancer: str | None = None):
     """A ready tracker: a trained one (config + checkpoint, default epoch TEST.EPOCH) or a baseline by name;
-    ``halting`` overrides TEST.HALTING (models with token halting only)."""
+    ``halting`` overrides TEST.HALTING (models with token halting only); ``enhancer`` (DarkLighter weights) puts a
+    low-light enhancer in front of the network, as MLKD's teacher sees the night."""
     cfg = test_config(tracker, param, halting)
     if tracker in _baselines():
+        if enhancer:
+            raise ValueError(f"--enhancer: {tracker} is a baseline without a network; only trained trackers take it")
         return _baselines()[tracker](device=device)
     path = resolve_checkpoint(tracker, param, checkpoint)
     net = build_network(cfg, load_pretrained=False)
     load_tracker_weights(net, path, tracker, param)
-    return load_part(tracker, "tracker")(net, cfg, device)
+    built = load_part(tracker, "tracker")(net, cfg, device)
+    if enhancer:
+        from lib.models.enhancer import FrozenEnhancer
+        built.use_enhancer(FrozenEnhancer.from_file(enhancer))
+    return built
 
 
 def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None, language: str = "given",
-                     halting: bool | None = None) -> dict:
+                     halting: bool | None = None, enhancer: str | Path | None = None) -> dict:
     """What determines a tracker's results: the weights (by content), the test-time settings (``TEST``, with
     ``halting`` applied; TEST.HALTING only for models that halt, so other models' run.json files stay valid) and
-    which sentences it was given (``lib.test.evaluation.variants``)."""
+    which sentences it was given and which enhancer saw its crops (``lib.test.evaluation.variants``)."""
     cfg = test_config(tracker, param, halting)
     if cfg is None:
         return {"tracker": tracker, "language": language}
     settings = dict(cfg.TEST)
     if not has_halting(cfg):
         settings.pop("HALTING", None)
-    return {"tracker": tracker, "checkpoint_blake2b": file_digest(checkpoint), "test_settings": settings,
-            "language": language}
+    identity = {"tracker": tracker, "checkpoint_blake2b": file_digest(checkpoint), "test_settings": settings,
+                "language": language}
+    if enhancer:  # only then: the run.json files of runs without one stay valid
+        from lib.models.backbones.pretrained import resolve_pretrained_path
+        identity["enhancer_blake2b"] = file_digest(resolve_pretrained_path(enhancer))
+    return identity

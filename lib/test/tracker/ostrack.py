@@ -46,9 +46,16 @@ class OSTrackTracker:
         self.template: torch.Tensor | None = None
         self.state: np.ndarray | None = None
         self.sentence: str | None = None
+        self.enhancer: torch.nn.Module | None = None  # a low-light enhancer on every crop (MLKD's teacher)
 
+    def use_enhancer(self, enhancer: torch.nn.Module) -> None:
+        """Enhance every crop before the network sees it (the template once, at ``initialize``)."""
+        self.enhancer = enhancer.to(self.device)
+
+    @torch.inference_mode()
     def _to_input(self, crop: np.ndarray) -> torch.Tensor:
-        return normalize_image(crop).unsqueeze(0).to(self.device)
+        x = normalize_image(crop).unsqueeze(0).to(self.device)
+        return x if self.enhancer is None else self.enhancer(x)
 
     def encode_sentence(self, sentence: str | None) -> None:
         """Called once per sequence (language trackers encode the text here, never per frame)."""
