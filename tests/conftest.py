@@ -136,3 +136,36 @@ def train_dataset_writers():
     return SimpleNamespace(write_jpeg=write_jpeg, write_text=write_text, fractional_boxes=fractional_boxes,
                            boxes_text=boxes_text, flags_text=flags_text, make_got10k=make_got10k,
                            make_lasot=make_lasot, make_data_seq=make_data_seq, make_webuav=make_webuav)
+
+
+# -- tiny trained trackers and gloo ranks (MLKD, AVLTrack tests) ----------------------------------------------------
+def save_tiny_tracker(folder: Path, yaml_text: str, name: str, family: str = "ostrack", seed: int = 0):
+    """(config yaml, checkpoint, network) of a random-weight tracker of ``family`` written as ``folder/name.yaml``
+    and ``folder/name.pth`` in the training checkpoint format."""
+    import torch
+    from lib.config import load_config
+    from lib.models import build_network
+    from lib.train.trainers.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
+    config = folder / f"{name}.yaml"
+    config.write_text(yaml_text)
+    torch.manual_seed(seed)
+    net = build_network(load_config(family, str(config)), load_pretrained=False)
+    checkpoint = save_checkpoint(folder / f"{name}.pth", {"format": CHECKPOINT_FORMAT, "net": net.state_dict()})
+    return config, checkpoint, net
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def join_gloo(rank: int, port: int, world_size: int = 2) -> None:
+    """Make this spawned process rank ``rank`` of a CPU (gloo) group on localhost."""
+    import os
+    import torch
+    from lib.train.admin.distributed import init_distributed
+    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
+                       "WORLD_SIZE": str(world_size), "LOCAL_RANK": str(rank)})
+    init_distributed(torch.device("cpu"), timeout_minutes=1.0)

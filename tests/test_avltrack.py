@@ -4,8 +4,6 @@ over two gloo ranks, and the test-time tracker encodes once per sequence."""
 from __future__ import annotations
 
 import math
-import os
-import socket
 import sys
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from conftest import free_port
 
 from lib.config import load_config
 from lib.models import build_network
@@ -117,17 +116,10 @@ def test_nt_xent_by_hand():
     assert one.item() == 0.0 and one.requires_grad is a.requires_grad
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _gathered_rank(rank: int, port: int, out: str) -> None:
-    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
-                       "WORLD_SIZE": "2", "LOCAL_RANK": str(rank)})
-    from lib.train.admin.distributed import all_gather_cat, cleanup, init_distributed
-    init_distributed(torch.device("cpu"), timeout_minutes=1.0)
+    from conftest import join_gloo
+    from lib.train.admin.distributed import all_gather_cat, cleanup
+    join_gloo(rank, port)
     try:
         a, b, valid = torch.load(out + ".inputs", weights_only=True)
         mine = slice(rank * 3, rank * 3 + 3)
@@ -148,7 +140,7 @@ def test_gathered_nt_xent_equals_the_single_process_loss(tmp_path):
     valid = torch.tensor([True, True, False, True, True, True])
     out = str(tmp_path / "ntx")
     torch.save((a, b, valid), out + ".inputs")
-    mp.spawn(_gathered_rank, args=(_free_port(), out), nprocs=2, join=True)
+    mp.spawn(_gathered_rank, args=(free_port(), out), nprocs=2, join=True)
     a_one, b_one = a.clone().requires_grad_(), b.clone().requires_grad_()
     single = nt_xent(a_one, b_one, 0.5, valid)
     single.backward()

@@ -48,8 +48,8 @@ def by_name(seqs):
 
 # -- WebUAV layout ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name,split", [("synth_uav", "test"), ("synth_uav_night", "test_night"), ("synth_uav_val", "val"),
-                                        ("synth_uav_val_night", "val_night")])
+@pytest.mark.parametrize("name,split", [("synth_uav", "test"), ("synth_uav_night", "test_night"),
+                                        ("synth_uav_val", "val"), ("synth_uav_val_night", "val_night")])
 def test_synth_uav(data_root, name, split):
     seq = data_root / "synth_uav" / split / "s001"
     write(seq / "groundtruth_rect.txt", boxes_text(sep="\t"))

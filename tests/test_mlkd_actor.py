@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import save_tiny_tracker
 
 from lib.config import load_config
 from lib.config.merge import ConfigError, merge_yaml
@@ -30,11 +31,7 @@ def mlkd_yaml(teacher_yaml, checkpoint, mutual: bool = True) -> str:
 
 @pytest.fixture
 def configs(tmp_path):
-    teacher_yaml = tmp_path / "teacher.yaml"
-    teacher_yaml.write_text(TEACHER)
-    torch.manual_seed(0)
-    teacher = build_network(load_config("ostrack", str(teacher_yaml)), load_pretrained=False)
-    checkpoint = save_checkpoint(tmp_path / "teacher.pth", {"format": CHECKPOINT_FORMAT, "net": teacher.state_dict()})
+    teacher_yaml, checkpoint, _ = save_tiny_tracker(tmp_path, TEACHER, "teacher")
     paths = {}
     for mutual in (True, False):
         paths[mutual] = tmp_path / f"mlkd_{mutual}.yaml"

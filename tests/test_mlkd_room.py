@@ -3,13 +3,12 @@ election by each criterion, ties, the same election on two gloo ranks that see d
 loss (detached target)."""
 from __future__ import annotations
 
-import os
-import socket
 import sys
 
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import free_port
 
 from lib.train.actors.mlkd import elect, elect_scores, peak_to_second_peak, peer_loss
 
@@ -61,17 +60,10 @@ def test_the_peer_loss_trains_the_student_towards_the_detached_elected_one():
     assert peer_loss(elected, elected, tau=4.0).abs().max() < 1e-6
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _elect_rank(rank: int, port: int, out: str) -> None:
-    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
-                       "WORLD_SIZE": "2", "LOCAL_RANK": str(rank)})
-    from lib.train.admin.distributed import cleanup, init_distributed
-    init_distributed(torch.device("cpu"), timeout_minutes=1.0)
+    from conftest import join_gloo
+    from lib.train.admin.distributed import cleanup
+    join_gloo(rank, port)
     try:
         # each rank alone would elect another student (0 on rank 0, 1 on rank 1); together student 1 wins
         local = torch.tensor([[0.6, 0.5, 0.1], [0.2, 0.9, 0.3]])[rank]
@@ -83,7 +75,7 @@ def _elect_rank(rank: int, port: int, out: str) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="gloo rendezvous on localhost")
 def test_two_ranks_elect_the_same_student(tmp_path):
     out = str(tmp_path / "elect")
-    mp.spawn(_elect_rank, args=(_free_port(), out), nprocs=2, join=True)
+    mp.spawn(_elect_rank, args=(free_port(), out), nprocs=2, join=True)
     results = [torch.load(f"{out}.rank{rank}", weights_only=True).tolist() for rank in range(2)]
     assert [r[1] for r in results] == [0, 1]  # what each rank would have chosen alone
     assert [r[0] for r in results] == [1, 1]  # the shared election

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import save_tiny_tracker
 
 from lib.config import load_config
 from lib.models import build_network
 from lib.models.enhancer import DarkLighter, FrozenEnhancer
 from lib.models.mlkd import build_teacher
 from lib.train.actors.base import BaseActor
-from lib.train.trainers.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
 
 # a tiny one-stream tracker with candidate elimination, so the teacher has to switch it off
 TINY_CE = ("MODEL:\n  BACKBONE: {EMBED_DIM: 32, DEPTH: 3, NUM_HEADS: 2, CE_LOC: [1], CE_KEEP_RATIO: [0.5]}\n"
@@ -22,11 +22,7 @@ TINY_CE = ("MODEL:\n  BACKBONE: {EMBED_DIM: 32, DEPTH: 3, NUM_HEADS: 2, CE_LOC: 
 @pytest.fixture
 def trained(tmp_path):
     """(config yaml, checkpoint, DarkLighter weights file, the tracker's weights)."""
-    config = tmp_path / "tiny_ce.yaml"
-    config.write_text(TINY_CE)
-    torch.manual_seed(0)
-    net = build_network(load_config("ostrack", str(config)), load_pretrained=False)
-    checkpoint = save_checkpoint(tmp_path / "ep0001.pth", {"format": CHECKPOINT_FORMAT, "net": net.state_dict()})
+    config, checkpoint, net = save_tiny_tracker(tmp_path, TINY_CE, "tiny_ce")
     enhancer = tmp_path / "darklighter.pth"
     torch.save(DarkLighter().state_dict(), enhancer)
     return config, checkpoint, enhancer, net.state_dict()

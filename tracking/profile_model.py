@@ -87,9 +87,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mean_depth", type=int,
                         help="models with token halting: also time the pruned path with depths forced to spread "
                              "around this mean (blocks per token)")
-    parser.add_argument("--enhancer", help="low-light enhancer weights (DarkLighter) on the crops first, as MLKD's teacher "
-                                           "tracks: the template is enhanced once (not timed), the search crop every "
-                                           "frame (timed and counted)")
+    parser.add_argument("--enhancer",
+                        help="low-light enhancer weights (DarkLighter) on the crops first, as MLKD's teacher tracks: "
+                             "the template is enhanced once (not timed), the search crop every frame (timed and "
+                             "counted)")
     parser.add_argument("--data_root", help="dataset root (else TRACKING_DATA_ROOT, else <project>/data)")
     parser.add_argument("--save_dir", help="output root for --checkpoint auto (else TRACKING_OUTPUT_ROOT)")
     args = parser.parse_args(argv)

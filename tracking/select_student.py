@@ -8,7 +8,8 @@ Each student k is exported as an ``ostrack`` config and checkpoint named ``<para
 root: ``mlkd_track/<name>.yaml`` and ``checkpoints/ostrack/<name>/ep<TEST.EPOCH>.pth``, where ``tracking/test.py``
 looks), tracked on ``--dataset`` with ``tracking/test.py ostrack <yaml>`` and scored with
 ``tracking/analysis_results.py --protocol webuav``. The student with the best AUC is exported again as
-``<param>-mlkd_track``: test it with ``python tracking/test.py ostrack <output root>/mlkd_track/<param>-mlkd_track.yaml``.
+``<param>-mlkd_track``: test it with
+``python tracking/test.py ostrack <output root>/mlkd_track/<param>-mlkd_track.yaml``.
 The choice is made on a validation split only (never a test split: an error names the rule). Reruns reuse what
 is there (exports are rewritten, finished result files are kept).
 """

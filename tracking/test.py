@@ -60,9 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="models with token halting (MODEL.HALTING.ENABLED): halt (on) or run every token "
                              "through every block (off); default TEST.HALTING of the config; off writes to "
                              "<param>-halting_off/")
-    parser.add_argument("--enhancer", help="low-light enhancer weights (DarkLighter, e.g. darklighter/Epoch193.pth under "
-                                           "pretrained_models/) run on every crop first: MLKD's teacher as a tracker; "
-                                           "writes to <param>-enh_<weights stem>/")
+    parser.add_argument("--enhancer",
+                        help="low-light enhancer weights (DarkLighter, e.g. darklighter/Epoch193.pth under "
+                             "pretrained_models/) run on every crop first: MLKD's teacher as a tracker; writes to "
+                             "<param>-enh_<weights stem>/")
     parser.add_argument("--threads", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--num_gpus", type=int, default=None,
                         help="GPUs shared round-robin by the workers (default: all visible; 0 = CPU)")

@@ -4,7 +4,8 @@ equals the teacher's and positive otherwise, each returned per sample (B,) so th
 * ``hint``: MSE between the student's search tokens (projected to the teacher's width by the student's adapter)
   and the teacher's;
 * ``spatial``: the channel-mean map of the search tokens (take them before a final LayerNorm, which zeroes every
-  token's channel mean), normalised per sample (so the two networks' feature scales do not matter), through four directional differences (right, down and both diagonals); MSE between the
+  token's channel mean), normalised per sample (so the two networks' feature scales do not matter), through four
+  directional differences (right, down and both diagonals); MSE between the
   teacher's and the student's difference maps (MLKD's "Spa", on a properly reshaped token grid);
 * ``response``: KL(teacher || student) of the score logits under a spatial softmax at temperature tau, times tau^2
   (the reference's KD ran over the batch axis), plus L1 between the size and offset maps weighted by the teacher's
