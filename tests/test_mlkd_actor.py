@@ -117,3 +117,12 @@ def test_test_py_runs_a_chosen_student_of_an_mlkd_checkpoint(configs, tmp_path):
     wrong.write_text(chosen.read_text().replace("STUDENT: 2", "STUDENT: 4"))
     with pytest.raises(ValueError, match=r"TEST.STUDENT 4: this checkpoint has students 0..3"):
         build_tracker("mlkd", str(wrong), str(checkpoint))
+
+
+def test_a_teacher_on_another_token_grid_is_refused(configs, tmp_path):
+    mismatched = tmp_path / "mismatched.yaml"
+    text = configs[True].read_text()
+    mismatched.write_text(text.replace("MODEL:\n  HEAD:", "MODEL:\n  BACKBONE: {PATCH_SIZE: 8}\n  HEAD:"))
+    cfg = load_config("mlkd", str(mismatched))
+    with pytest.raises(ValueError, match=r"token grids of \(4, 16\) tokens, the students \(16, 64\)"):
+        load_part("mlkd", "actor")(build_network(cfg, load_pretrained=False), cfg)

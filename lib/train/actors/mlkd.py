@@ -87,6 +87,12 @@ class MLKDActor(OSTrackActor):
         self.teacher = build_teacher(teacher.SCRIPT, teacher.CONFIG, teacher.CHECKPOINT or None,
                                      teacher.ENHANCER or None, blocks=blocks)
         self.num_template = pool.students[0].backbone.num_template_tokens
+        grids = {name: (net.backbone.num_template_tokens, net.backbone.num_search_tokens)
+                 for name, net in (("teacher", self.teacher.tracker), ("students", pool.students[0]))}
+        if grids["teacher"] != grids["students"]:
+            raise ValueError(f"MLKD.TEACHER {teacher.SCRIPT}/{teacher.CONFIG} has (template, search) token grids of "
+                             f"{grids['teacher']} tokens, the students {grids['students']}: give the students the "
+                             f"teacher's crop sizes and patch size, so their token maps line up")
 
     def extra_modules(self) -> list[torch.nn.Module]:
         return [self.teacher]
