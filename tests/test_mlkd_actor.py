@@ -126,3 +126,11 @@ def test_a_teacher_on_another_token_grid_is_refused(configs, tmp_path):
     cfg = load_config("mlkd", str(mismatched))
     with pytest.raises(ValueError, match=r"token grids of \(4, 16\) tokens, the students \(16, 64\)"):
         load_part("mlkd", "actor")(build_network(cfg, load_pretrained=False), cfg)
+
+
+@pytest.mark.parametrize("name,students,mutual", [("synth_night_ml", 4, True), ("synth_night_single", 1, False)])
+def test_the_two_synthuav_night_modes_build(name, students, mutual):
+    cfg = load_config("mlkd", name)
+    net = build_network(cfg, load_pretrained=False)
+    assert len(net.students) == students and cfg.MLKD.MUTUAL.ENABLED is mutual
+    assert cfg.DATA.TRAIN.DATASETS_NAME == ["SYNTH_UAV_train_night"] and cfg.MLKD.TEACHER.CONFIG == "synth_tiny"
