@@ -90,7 +90,8 @@ class FrozenEnhancer(nn.Module):
 
     def __init__(self, enhancer: nn.Module, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> None:
         super().__init__()
-        self.enhancer = enhancer.eval().requires_grad_(False)
+        # channels-last: oneDNN's CPU convolutions run DarkLighter 1.6x faster so (tracking/bench_enhancer.py)
+        self.enhancer = enhancer.eval().requires_grad_(False).to(memory_format=torch.channels_last)
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
         self.training = False
@@ -100,10 +101,10 @@ class FrozenEnhancer(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: Tensor) -> Tensor:
-        rgb = x * self.std + self.mean
+        rgb = (x * self.std + self.mean).contiguous(memory_format=torch.channels_last)
         enhanced = self.enhancer(rgb)
         enhanced = enhanced[0] if isinstance(enhanced, (tuple, list)) else enhanced
-        return (enhanced.clamp(0.0, 1.0) - self.mean) / self.std
+        return ((enhanced.clamp(0.0, 1.0) - self.mean) / self.std).contiguous()
 
     @classmethod
     def from_file(cls, path: str | os.PathLike | Path = WEIGHTS_FILE) -> "FrozenEnhancer":
