@@ -10,7 +10,7 @@ import os
 import pickle
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import torch
 
@@ -57,3 +57,23 @@ def load_weights_file(path: str | os.PathLike, map_location: str | torch.device 
         reason = str(err).split(". ")[0] or type(err).__name__
         raise NotATorchFileError(f"{path} is not a readable {kind}: a truncated or corrupt torch file ({reason})"
                                  ) from None
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    return ", ".join(names[:shown]) + (f", ... ({len(names)} in all)" if len(names) > shown else "")
+
+
+def weights_mismatch(net: torch.nn.Module, weights: Mapping) -> str:
+    """What keeps ``weights`` from loading strictly into ``net`` ('' if nothing): a few names of each kind."""
+    own = net.state_dict()
+    common = [k for k in own if k in weights]
+    kinds = {
+        "missing weights": [k for k in own if k not in weights],
+        "unexpected weights": [k for k in weights if k not in own],
+        # ``*._extra_state``: a module's own plain data (e.g. the identity of a frozen text encoder), not a tensor
+        "not tensors": [k for k in common
+                        if not isinstance(weights[k], torch.Tensor) and not k.endswith("._extra_state")],
+        "shapes (checkpoint vs config)": [f"{k} {list(weights[k].shape)} vs {list(own[k].shape)}" for k in common
+                                          if isinstance(weights[k], torch.Tensor) and weights[k].shape != own[k].shape],
+    }
+    return "; ".join(f"{kind}: {_some(names)}" for kind, names in kinds.items() if names)

@@ -64,7 +64,7 @@ class DarkLighter(nn.Module):
 def load_darklighter(path: str | os.PathLike = WEIGHTS_FILE) -> DarkLighter:
     """DarkLighter with the weights of ``path`` (a file, or a name under ``pretrained_models/``), loaded strictly."""
     from lib.models.backbones.pretrained import resolve_pretrained_path
-    from lib.utils.torch_files import load_weights_file
+    from lib.utils.torch_files import load_weights_file, weights_mismatch
     try:
         file = resolve_pretrained_path(path)
     except FileNotFoundError as err:
@@ -72,14 +72,9 @@ def load_darklighter(path: str | os.PathLike = WEIGHTS_FILE) -> DarkLighter:
                                 f"DarkLighter repository; default place: pretrained_models/{WEIGHTS_FILE})") from None
     state = load_weights_file(file, kind="DarkLighter state dict")
     model = DarkLighter()
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [f"{k} {list(state[k].shape)} vs {list(own[k].shape)}" for k in own
-              if k in state and getattr(state[k], "shape", None) != own[k].shape]
-    if missing or unexpected or shapes:
-        raise ValueError(f"{file} is not a DarkLighter state dict: missing {missing}, unexpected {unexpected}, "
-                         f"shapes {shapes}")
+    mismatch = weights_mismatch(model, state)
+    if mismatch:
+        raise ValueError(f"{file} is not a DarkLighter state dict: {mismatch}")
     model.load_state_dict(state)
     return model
 

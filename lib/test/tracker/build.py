@@ -16,6 +16,7 @@ from lib.train.run_training import config_name_of
 from lib.train.trainers.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 from lib.train.trainers.logging import RunDirs
 from lib.utils.io import file_digest
+from lib.utils.torch_files import weights_mismatch
 
 
 def default_checkpoint(tracker: str, param: str, epoch: int) -> Path:
@@ -50,26 +51,6 @@ def resolve_checkpoint(tracker: str, param: str, checkpoint: str | None = None) 
 
 class TrackerBuildError(ValueError):
     """A checkpoint that does not load into a config's network; the message names both."""
-
-
-def _some(names: list[str], shown: int = 3) -> str:
-    return ", ".join(names[:shown]) + (f", ... ({len(names)} in all)" if len(names) > shown else "")
-
-
-def weights_mismatch(net: torch.nn.Module, weights: Mapping) -> str:
-    """What keeps ``weights`` from loading strictly into ``net`` ('' if nothing): a few names of each kind."""
-    own = net.state_dict()
-    common = [k for k in own if k in weights]
-    kinds = {
-        "missing weights": [k for k in own if k not in weights],
-        "unexpected weights": [k for k in weights if k not in own],
-        # ``*._extra_state``: a module's own plain data (e.g. the identity of a frozen text encoder), not a tensor
-        "not tensors": [k for k in common
-                        if not isinstance(weights[k], torch.Tensor) and not k.endswith("._extra_state")],
-        "shapes (checkpoint vs config)": [f"{k} {list(weights[k].shape)} vs {list(own[k].shape)}" for k in common
-                                          if isinstance(weights[k], torch.Tensor) and weights[k].shape != own[k].shape],
-    }
-    return "; ".join(f"{kind}: {_some(names)}" for kind, names in kinds.items() if names)
 
 
 def load_tracker_weights(net: torch.nn.Module, path: Path, tracker: str, param: str) -> None:
