@@ -91,7 +91,5 @@ def build_mlkd(cfg) -> StudentPool:
     from lib.config import load_config
     teacher = cfg.MLKD.TEACHER
     teacher_dim = load_config(teacher.SCRIPT, teacher.CONFIG).MODEL.BACKBONE.EMBED_DIM
-    specs = student_specs(cfg)
-    return StudentPool([build_ostrack(student_config(cfg, spec)) for spec in specs], [s["KIND"] for s in specs],
-                       teacher_dim, [s["BACKBONE_MULTIPLIER"] for s in specs])
+    return build_student_pool(cfg, student_specs(cfg), teacher_dim)
 

@@ -30,7 +30,7 @@ ELECTION_CRITERIA = ("psr", "iou", "loss")
 def peak_to_second_peak(score_map: Tensor, eps: float = 1e-6) -> Tensor:
     """(B, 1, H, W) scores in [0, 1] -> (B,) top peak / (second local maximum + eps); a map with one peak only
     divides by eps."""
-    batch, _, height, width = score_map.shape
+    _, _, height, width = score_map.shape
     flat = score_map.flatten(1)
     top_value, top = flat.max(dim=1)
     local_max = score_map.eq(F.max_pool2d(score_map, 3, stride=1, padding=1)).flatten(1)
