@@ -255,16 +255,16 @@ def _start_occluder(rng: np.random.Generator, target: Agent, camera: np.ndarray,
 
 
 def _place_occluders(rng: np.random.Generator, target: Agent, camera: np.ndarray,
-                     world_h: int, world_w: int, on_water: bool) -> list[Occluder]:
-    """Occluders on the target's path, scenery trees, and in a share of sequences one hiding part of the target in
-    frame 1 (first in the list); the others leave frame 1's target clear."""
+                     world_h: int, world_w: int, on_water: bool) -> tuple[list[Occluder], bool]:
+    """(occluders, whether one hides part of the target in frame 1): occluders on the target's path, scenery trees,
+    and in a share of sequences one hiding part of the target in frame 1; the others leave frame 1's target clear."""
     n = len(camera)
     keep_clear = _frame1_box_world(target, camera)
     reach = float(np.hypot(world_w, world_h))
-    occluders: list[Occluder] = []
+    start = None
     if rng.random() < START_OCCLUSION_PROB:
         start = _start_occluder(rng, target, camera, world_h, world_w, on_water)
-        occluders += [start] if start is not None else []
+    occluders: list[Occluder] = [start] if start is not None else []
     wanted = int(rng.choice(PATH_OCCLUDER_COUNTS[0], p=PATH_OCCLUDER_COUNTS[1]))
     for _ in range(wanted):
         for _attempt in range(10):
@@ -281,7 +281,7 @@ def _place_occluders(rng: np.random.Generator, target: Agent, camera: np.ndarray
             occ = make_tree(rng, rng.uniform(0, world_w), rng.uniform(0, world_h), rng.uniform(6, 16))
             if _clear_of_target(occ, keep_clear, world_h, world_w):
                 occluders.append(occ)
-    return occluders
+    return occluders, start is not None
 
 
 def _cloud_shade(rng: np.random.Generator, world_h: int, world_w: int) -> np.ndarray:
@@ -322,8 +322,7 @@ def _attempt(rng: np.random.Generator, name: str, split: str, n: int) -> Scene:
     twin = _place_twin(rng, n, target, distractors) if rng.random() < TWIN_PROB else None
     if twin is not None:
         distractors.append(twin[0])
-    occluders = _place_occluders(rng, target, cam, world_h, world_w, on_water)
-    start_hidden = bool(occluders) and _visible_in_frame1(target, cam, occluders[0], world_h, world_w) < 1.0
+    occluders, start_hidden = _place_occluders(rng, target, cam, world_h, world_w, on_water)
     shade = _cloud_shade(rng, world_h, world_w) if rng.random() < CLOUD_SHADE_PROB else None
     return Scene(name=name, n_frames=n, frame_size=(FRAME_W, FRAME_H), ground=ground, camera=cam,
                  occluders=build_layer(occluders, world_h, world_w), shade=shade, target=target,
