@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 from lib.paths import PROJECT_ROOT, apply_cli_roots, dataset_root, output_root
 from lib.test.evaluation.variants import results_param
+from lib.utils.bench import run_step
 
 TRACKING = PROJECT_ROOT / "tracking"
 METRICS = ("auc", "precision", "norm_precision", "cauc", "macc")
@@ -41,14 +41,6 @@ RUNS = [
     ("AVLTrack trained without language", "avltrack", "synth_tiny_nolang", "none"),
     ("one-stream baseline (OSTrack), same size", "ostrack", "synth_tiny", "given"),
 ]
-
-
-def run(cmd: list[str]) -> str:
-    print("$", " ".join(str(c) for c in cmd), file=sys.stderr, flush=True)
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stderr[-3000:]}")
-    return proc.stdout
 
 
 def results_label(family: str, config: str, language: str) -> str:
@@ -78,8 +70,8 @@ def scene_parts() -> dict[str, list[str]]:
 
 def score(labels: list[str], roots: list, sequences: list[str] | None = None) -> dict:
     subset = ["--sequence", *sequences] if sequences else []
-    return json.loads(run([sys.executable, TRACKING / "analysis_results.py", "--dataset", "synth_uav", "--protocol",
-                           "webuav", "--format", "json", "--trackers", *labels, *subset, *roots]))
+    return json.loads(run_step([sys.executable, TRACKING / "analysis_results.py", "--dataset", "synth_uav",
+                                "--protocol", "webuav", "--format", "json", "--trackers", *labels, *subset, *roots]))
 
 
 def seed_scores(seed: int, out: Path, data_root: str | None, threads: int, parts: dict) -> dict[str, dict]:
@@ -88,12 +80,12 @@ def seed_scores(seed: int, out: Path, data_root: str | None, threads: int, parts
     save_dir = out / f"seed_{seed}"
     roots = ["--save_dir", save_dir] + (["--data_root", data_root] if data_root else [])
     for family, config in dict.fromkeys((f, c) for _, f, c, _ in RUNS):
-        run([sys.executable, TRACKING / "train.py", "--script", family, "--config", config, "--seed", str(seed),
-             "--resume", "auto", "--no_progress", *roots])
+        run_step([sys.executable, TRACKING / "train.py", "--script", family, "--config", config, "--seed", str(seed),
+                  "--resume", "auto", "--no_progress", *roots])
     labels = {}
     for row, family, config, language in RUNS:
-        run([sys.executable, TRACKING / "test.py", family, config, "--dataset", "synth_uav", "--threads",
-             str(threads), "--language", language, "--no_progress", *roots])
+        run_step([sys.executable, TRACKING / "test.py", family, config, "--dataset", "synth_uav", "--threads",
+                  str(threads), "--language", language, "--no_progress", *roots])
         labels[row] = results_label(family, config, language)
     scores = score(list(labels.values()), roots)
     part_scores = {part: score(list(labels.values()), roots, names) for part, names in parts.items()}
@@ -104,8 +96,8 @@ def seed_scores(seed: int, out: Path, data_root: str | None, threads: int, parts
 
 def model_cost(family: str, config: str, language: str) -> dict:
     sentence = [] if language == "given" else ["--sentence", ""]
-    out = run([sys.executable, TRACKING / "profile_model.py", "--script", family, "--config", config, "--json",
-               *(sentence if family == "avltrack" else [])])
+    out = run_step([sys.executable, TRACKING / "profile_model.py", "--script", family, "--config", config, "--json",
+                    *(sentence if family == "avltrack" else [])])
     return json.loads(out.strip().splitlines()[-1])
 
 

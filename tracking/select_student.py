@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a plain checkout as well
 
 from lib.paths import PROJECT_ROOT, apply_cli_roots, output_root  # noqa: E402
+from lib.utils.bench import run_step  # noqa: E402
 
 TRACKING = PROJECT_ROOT / "tracking"
 TEST_SPLITS = {"synth_uav", "synth_uav_night", "uavdark135", "nat2021", "nat2021_l", "darktrack2021"}
@@ -78,14 +78,6 @@ def export_student(pool_state: dict, k: int, cfg, spec: dict, name: str) -> Path
     return config
 
 
-def run(cmd: list) -> str:
-    print("$", " ".join(str(c) for c in cmd), file=sys.stderr, flush=True)
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stderr[-3000:]}")
-    return proc.stdout
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
     apply_cli_roots(args.data_root, args.save_dir)
@@ -102,10 +94,10 @@ def main(argv=None) -> dict:
     scores = {}
     for k, spec in enumerate(specs):
         config = export_student(pool_state, k, cfg, spec, f"{base}-student{k}")
-        run([sys.executable, TRACKING / "test.py", "ostrack", config, "--dataset", args.dataset, "--threads",
-             args.threads, "--no_progress", *roots])
+        run_step([sys.executable, TRACKING / "test.py", "ostrack", config, "--dataset", args.dataset, "--threads",
+                  args.threads, "--no_progress", *roots])
         label = f"ostrack/{config.stem}"
-        table = json.loads(run([sys.executable, TRACKING / "analysis_results.py", "--dataset", args.dataset,
+        table = json.loads(run_step([sys.executable, TRACKING / "analysis_results.py", "--dataset", args.dataset,
                                 "--protocol", "webuav", "--format", "json", "--trackers", label, *roots]))
         scores[k] = table[label]["auc"]
         print(f"student {k} ({spec['KIND']}, width {spec['EMBED_DIM']}, depth {spec['DEPTH']}): AUC "

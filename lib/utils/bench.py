@@ -1,9 +1,11 @@
-"""What the benchmark scripts in ``tracking/`` share: running a command of some checkout of this project as a
-subprocess and timing it from launch to exit (the user's view: imports and start-up included)."""
+"""What the benchmark and evidence scripts in ``tracking/`` share: running a command of some checkout of this project
+as a subprocess and timing it from launch to exit (the user's view: imports and start-up included), and running
+the steps of a multi-command script (train, test, score) with each command echoed and a failure stopping it."""
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -23,3 +25,13 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
     return seconds, proc.stdout
+
+
+def run_step(cmd: list) -> str:
+    """Run one step (echoed to stderr as ``$ cmd``) and return its stdout; a failure stops the script with the
+    command and the end of its stderr."""
+    print("$", " ".join(str(c) for c in cmd), file=sys.stderr, flush=True)
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stderr[-3000:]}")
+    return proc.stdout
