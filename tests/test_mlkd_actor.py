@@ -75,6 +75,19 @@ def test_one_step_trains_every_student_elects_one_and_leaves_the_teacher_alone(c
     assert stats["S2/gate_open"] == 1.0  # GATE off: always
 
 
+def test_the_teacher_sees_the_cached_enhanced_crops_when_the_batch_has_them(configs):
+    actor, _ = actor_for(configs[True])
+    plain = batch()
+    cached = dict(plain, template_teacher_images=plain["template_images"].flip(-1),
+                  search_teacher_images=plain["search_images"].flip(-1))
+    _, with_cache = actor(cached)
+    _, without = actor(plain)
+    seen = actor.teacher(cached["template_teacher_images"][:, 0], cached["search_teacher_images"][:, 0], enhanced=True)
+    gt_loss, _ = actor.ground_truth_terms(seen, plain["search_anno"][:, 0], plain["search_heatmap"][:, 0])
+    torch.testing.assert_close(with_cache["Teacher/Loss/gt"], gt_loss.mean())
+    assert not torch.allclose(with_cache["Teacher/Loss/gt"], without["Teacher/Loss/gt"])
+
+
 def test_without_mutual_learning_there_is_no_election(configs):
     actor, _ = actor_for(configs[False])
     _, stats = actor(batch())
@@ -128,9 +141,28 @@ def test_a_teacher_on_another_token_grid_is_refused(configs, tmp_path):
         load_part("mlkd", "actor")(build_network(cfg, load_pretrained=False), cfg)
 
 
-@pytest.mark.parametrize("name,students,mutual", [("synth_night_ml", 4, True), ("synth_night_single", 1, False)])
-def test_the_two_synthuav_night_modes_build(name, students, mutual):
+@pytest.mark.parametrize("name,kinds,weights", [
+    ("synth_night_ml", ["hint", "spatial", "response", "attention"], [1.0] * 4),
+    ("synth_night_alone", ["response"], [0.0]),
+    *[(f"synth_night_{kind}", [kind], [1.0]) for kind in ("hint", "spatial", "response", "attention")]])
+def test_the_synthuav_night_configs_build_and_differ_only_where_they_should(name, kinds, weights):
     cfg = load_config("mlkd", name)
     net = build_network(cfg, load_pretrained=False)
-    assert len(net.students) == students and cfg.MLKD.MUTUAL.ENABLED is mutual
+    assert list(net.kinds) == kinds and cfg.MLKD.STUDENTS.DISTILL_WEIGHT == weights
+    assert cfg.MLKD.MUTUAL.ENABLED is (len(kinds) > 1) and cfg.MLKD.TEACHER.FRAME_CACHE
+    reference = load_config("mlkd", "synth_night_ml")
+    for key in ("DATA", "TRAIN", "TEST", "MODEL"):
+        assert cfg[key] == reference[key], key
     assert cfg.DATA.TRAIN.DATASETS_NAME == ["SYNTH_UAV_train_night"] and cfg.MLKD.TEACHER.CONFIG == "synth_tiny"
+
+
+@pytest.mark.parametrize("name", ["vit_tiny_small_night_ml", "vit_tiny_night_response"])
+def test_the_paper_style_configs_match_the_teachers_grid_and_hold_out_validation(name):
+    cfg = load_config("mlkd", name)
+    teacher = load_config(cfg.MLKD.TEACHER.SCRIPT, cfg.MLKD.TEACHER.CONFIG)
+    for key in ("SEARCH", "TEMPLATE"):
+        assert cfg.DATA[key].SIZE == teacher.DATA[key].SIZE
+    assert cfg.MODEL.BACKBONE.PATCH_SIZE == teacher.MODEL.BACKBONE.PATCH_SIZE and teacher.MODEL.BACKBONE.DEPTH == 12
+    assert set(cfg.MLKD.STUDENTS.EMBED_DIM) <= {192, 384} and all(cfg.MLKD.STUDENTS.PRETRAIN_FILE)
+    assert cfg.DATA.TRAIN.DATASETS_NAME == ["NAT2021_test", "DARKTRACK2021_train"]
+    assert cfg.DATA.VAL.DATASETS_NAME == ["DARKTRACK2021_val"] and cfg.MLKD.TEACHER.ENHANCER

@@ -85,3 +85,22 @@ def test_bad_pools_are_refused(base_cfg):
         StudentPool([student], ["hint", "spatial"], TEACHER_DIM)
     with pytest.raises(ValueError, match=r"unknown distillation kinds \['mimic'\]"):
         StudentPool([student], ["mimic"], TEACHER_DIM)
+
+
+def test_each_student_starts_from_its_own_file_a_shallower_one_from_its_first_blocks(base_cfg, tmp_path):
+    torch.manual_seed(0)
+    deep = build_network(student_config(base_cfg, {"EMBED_DIM": 16, "DEPTH": 3, "NUM_HEADS": 2}),
+                         load_pretrained=False).backbone
+    torch.save(deep.state_dict(), tmp_path / "deep16.pth")
+    files = ["", str(tmp_path / "deep16.pth"), "", str(tmp_path / "deep16.pth")]
+    pool = build_student_pool(base_cfg, [dict(spec, PRETRAIN_FILE=f) for spec, f in zip(SPECS, files)], TEACHER_DIM)
+    before = {k: v.clone() for k, v in pool.students[0].state_dict().items()}
+    pool.load_pretrained()
+    for k in (1, 3):  # depths 3 and 2 from the 3-block file
+        for name, value in pool.students[k].backbone.state_dict().items():
+            torch.testing.assert_close(value, deep.state_dict()[name], msg=f"student {k}: {name}")
+    for name, value in pool.students[0].state_dict().items():
+        assert torch.equal(value, before[name]), name  # '' = left at its random init
+    with pytest.raises(Exception, match="blocks.2"):  # without first_blocks a deeper file is refused
+        from lib.models.backbones.pretrained import load_pretrained_vit
+        load_pretrained_vit(pool.students[3].backbone, tmp_path / "deep16.pth")

@@ -25,7 +25,8 @@ def pool_yaml(teacher: Path) -> str:
             "TEST: {TEMPLATE_SIZE: 32, SEARCH_SIZE: 64, EPOCH: 1}\n"
             f"MLKD:\n  TEACHER: {{SCRIPT: ostrack, CONFIG: '{teacher}'}}\n"
             "  STUDENTS:\n    EMBED_DIM: [16, 24]\n    DEPTH: [1, 2]\n    NUM_HEADS: [2, 2]\n"
-            "    KIND: [spatial, response]\n    DISTILL_WEIGHT: [1.0, 1.0]\n    BACKBONE_MULTIPLIER: [1.0, 1.0]\n")
+            "    KIND: [spatial, response]\n    DISTILL_WEIGHT: [1.0, 1.0]\n    BACKBONE_MULTIPLIER: [1.0, 1.0]\n"
+            "    PRETRAIN_FILE: ['', '']\n")
 
 
 def test_the_best_student_is_exported_and_runs_through_test_py(tmp_path):

@@ -505,9 +505,9 @@ def test_empty_sentence_is_none_and_long_sentence_kept(tmp_path, train_dataset_w
 def test_registry_unknown_name_lists_valid_names():
     with pytest.raises(KeyError) as err:
         build_dataset("GOT10K_vottrain")
-    for name in ("LASOT", "GOT10K_train", "WEBUAV3M_val", "SYNTH_UAV_val_night", "UAVDARK135"):
+    for name in ("LASOT", "GOT10K_train", "WEBUAV3M_val", "SYNTH_UAV_val_night", "UAVDARK135", "DARKTRACK2021_val"):
         assert name in str(err.value)
-    assert len(dataset_names()) == 17
+    assert len(dataset_names()) == 19
 
 
 def test_registry_builds_with_defaults_and_overrides(tmp_path, train_dataset_writers):

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
 from lib.paths import PROJECT_ROOT, apply_cli_roots, dataset_root, output_root
 from lib.test.evaluation.variants import results_param
-from lib.utils.bench import run_step
+from lib.utils.bench import mean_std, run_step, webuav_scores
 
 TRACKING = PROJECT_ROOT / "tracking"
 METRICS = ("auc", "precision", "norm_precision", "cauc", "macc")
@@ -68,12 +67,6 @@ def scene_parts() -> dict[str, list[str]]:
     return parts
 
 
-def score(labels: list[str], roots: list, sequences: list[str] | None = None) -> dict:
-    subset = ["--sequence", *sequences] if sequences else []
-    return json.loads(run_step([sys.executable, TRACKING / "analysis_results.py", "--dataset", "synth_uav",
-                                "--protocol", "webuav", "--format", "json", "--trackers", *labels, *subset, *roots]))
-
-
 def seed_scores(seed: int, out: Path, data_root: str | None, threads: int, parts: dict) -> dict[str, dict]:
     """{row label: webuav scores} for one seed: train (or resume) each config, track, score; each row also holds
     ``part_auc``: {part: AUC on that part of the split}."""
@@ -87,8 +80,8 @@ def seed_scores(seed: int, out: Path, data_root: str | None, threads: int, parts
         run_step([sys.executable, TRACKING / "test.py", family, config, "--dataset", "synth_uav", "--threads",
                   str(threads), "--language", language, "--no_progress", *roots])
         labels[row] = results_label(family, config, language)
-    scores = score(list(labels.values()), roots)
-    part_scores = {part: score(list(labels.values()), roots, names) for part, names in parts.items()}
+    scores = webuav_scores("synth_uav", list(labels.values()), roots)
+    part_scores = {part: webuav_scores("synth_uav", list(labels.values()), roots, names) for part, names in parts.items()}
     return {row: {**{k: scores[label][k] for k in METRICS},
                   "part_auc": {part: part_scores[part][label]["auc"] for part in parts}}
             for row, label in labels.items()}
@@ -99,11 +92,6 @@ def model_cost(family: str, config: str, language: str) -> dict:
     out = run_step([sys.executable, TRACKING / "profile_model.py", "--script", family, "--config", config, "--json",
                     *(sentence if family == "avltrack" else [])])
     return json.loads(out.strip().splitlines()[-1])
-
-
-def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} ± {spread:.3f}"
 
 
 def part_table(per_seed: list[dict], parts: dict) -> str:

@@ -48,6 +48,11 @@ def mlkd_problems(cfg) -> list[str]:
         problems.append(f"MLKD.STUDENTS.KIND: unknown kinds {bad}; expected {', '.join(DISTILL_KINDS)}")
     if mlkd.GATE not in GATE_MODES:
         problems.append(f"MLKD.GATE {mlkd.GATE!r}: expected one of {', '.join(GATE_MODES)}")
+    if cfg.MODEL.get("PRETRAIN_FILE"):
+        problems.append("MODEL.PRETRAIN_FILE: an MLKD pool has one backbone per student; give each its file in "
+                        "MLKD.STUDENTS.PRETRAIN_FILE")
+    if mlkd.TEACHER.FRAME_CACHE and not mlkd.TEACHER.ENHANCER:
+        problems.append("MLKD.TEACHER.FRAME_CACHE caches enhanced frames but MLKD.TEACHER.ENHANCER names no enhancer")
     if mlkd.MUTUAL.ELECT not in ELECTION_CRITERIA:
         problems.append(f"MLKD.MUTUAL.ELECT {mlkd.MUTUAL.ELECT!r}: expected one of {', '.join(ELECTION_CRITERIA)}")
     return problems

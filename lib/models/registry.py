@@ -10,7 +10,9 @@ def build_network(cfg, load_pretrained: bool = True):
     except KeyError as err:
         raise KeyError(f"MODEL.NETWORK: {err.args[0]}") from None
     net = builder(cfg)
-    if load_pretrained and cfg.MODEL.PRETRAIN_FILE:
+    if load_pretrained and hasattr(net, "load_pretrained"):  # a network of several backbones (MLKD's students)
+        net.load_pretrained()
+    elif load_pretrained and cfg.MODEL.PRETRAIN_FILE:
         from lib.models.backbones.pretrained import load_pretrained_vit
         load_pretrained_vit(net.backbone, cfg.MODEL.PRETRAIN_FILE)  # a name in pretrained_models/ or a path
     return net

@@ -3,7 +3,9 @@ as a subprocess and timing it from launch to exit (the user's view: imports and 
 the steps of a multi-command script (train, test, score) with each command echoed and a failure stopping it."""
 from __future__ import annotations
 
+import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -35,3 +37,18 @@ def run_step(cmd: list) -> str:
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stderr[-3000:]}")
     return proc.stdout
+
+
+def webuav_scores(dataset: str, labels: list[str], roots: list, sequences: list[str] | None = None) -> dict:
+    """{label: scores} of finished results on ``dataset`` (``tracking/analysis_results.py --protocol webuav``)."""
+    from lib.paths import PROJECT_ROOT
+    subset = ["--sequence", *sequences] if sequences else []
+    return json.loads(run_step([sys.executable, PROJECT_ROOT / "tracking" / "analysis_results.py", "--dataset",
+                                dataset, "--protocol", "webuav", "--format", "json", "--trackers", *labels, *subset,
+                                *roots]))
+
+
+def mean_std(values: list[float]) -> str:
+    """'mean ± sample standard deviation' (± 0 for one value), three decimals: evidence tables."""
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {spread:.3f}"

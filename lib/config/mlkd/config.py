@@ -14,6 +14,8 @@ DEFAULTS["MLKD"] = {
         "CONFIG": "synth_tiny",      # its config (experiments/<SCRIPT>/<CONFIG>.yaml or a yaml path)
         "CHECKPOINT": "",            # "" = epoch TEST.EPOCH of that config under the output root
         "ENHANCER": "",              # DarkLighter weights (pretrained_models/darklighter/Epoch193.pth); "" = none
+        "FRAME_CACHE": False,        # true: enhance the training frames once, on disk (for CPUs); false: enhance
+                                     # the teacher's crops every step (lib/train/dataset/enhanced_twin.py)
     },
     "STUDENTS": {                    # one entry per student
         "EMBED_DIM": [192, 192, 192, 192],
@@ -22,6 +24,8 @@ DEFAULTS["MLKD"] = {
         "KIND": ["hint", "spatial", "response", "attention"],  # its distillation term (lib/train/losses/distill.py)
         "DISTILL_WEIGHT": [1.0, 1.0, 1.0, 1.0],
         "BACKBONE_MULTIPLIER": [1.0, 1.0, 1.0, 1.0],            # its backbone LR = TRAIN.LR x this
+        "PRETRAIN_FILE": ["", "", "", ""],  # its backbone's start (pretrained_models/; a shallower student takes
+                                            # the first blocks of a deeper ViT); "" = random init
     },
     "TAU": 4.0,                      # temperature of the response term (spatial softmax of the score logits)
     "GATE": "sample",                # response term only where the student does worse than the teacher: sample |

@@ -126,10 +126,18 @@ def resample_pos_embed(pos_embed: Tensor, new_grid: tuple[int, int], key: str, s
     return resample_abs_pos_embed(pos_embed, new_size=list(new_grid), old_size=list(old_grid), num_prefix_tokens=0)
 
 
-def map_state_dict(backbone: nn.Module, state: Mapping[str, Tensor], source: str,
-                   report: LoadReport) -> tuple[dict[str, Tensor], list[str]]:
-    """Checkpoint tensors under backbone names (pos embeds resampled); also the keys nothing maps."""
-    key_map = timm_key_map(len(backbone.blocks))
+def deeper_block(key: str, depth: int) -> bool:
+    """Is ``key`` a parameter of a block at index ``depth`` or beyond (timm and our names: ``blocks.<i>.``)?"""
+    parts = key.split(".")
+    return len(parts) > 2 and parts[0] == "blocks" and parts[1].isdigit() and int(parts[1]) >= depth
+
+
+def map_state_dict(backbone: nn.Module, state: Mapping[str, Tensor], source: str, report: LoadReport,
+                   first_blocks: bool = False) -> tuple[dict[str, Tensor], list[str]]:
+    """Checkpoint tensors under backbone names (pos embeds resampled); also the keys nothing maps.
+    ``first_blocks``: a deeper checkpoint's extra blocks are skipped (reported as ignored)."""
+    depth = len(backbone.blocks)
+    key_map = timm_key_map(depth)
     grids = {"pos_embed_z": backbone.template_grid, "pos_embed_x": backbone.search_grid}
     mapped, unexpected = {}, []
     if "pos_embed" in state and any(k in state for k in grids):
@@ -150,7 +158,7 @@ def map_state_dict(backbone: nn.Module, state: Mapping[str, Tensor], source: str
             mapped[key] = resample_pos_embed(value, grids[key], key, source)
             if mapped[key].shape != value.shape:
                 report.resized[key] = (tuple(value.shape), tuple(mapped[key].shape))
-        elif is_ignored(key):
+        elif is_ignored(key) or (first_blocks and deeper_block(key, depth)):
             report.ignored.append(key)
         else:
             unexpected.append(key)
@@ -158,11 +166,12 @@ def map_state_dict(backbone: nn.Module, state: Mapping[str, Tensor], source: str
 
 
 def load_pretrained_vit(backbone: nn.Module, path_or_state_dict: str | os.PathLike | Mapping,
-                        allow_missing: Iterable[str] = ()) -> LoadReport:
+                        allow_missing: Iterable[str] = (), first_blocks: bool = False) -> LoadReport:
     """Load a timm-named ViT checkpoint (MAE, DeiT, timm) or a ``OneStreamViT`` state dict into ``backbone``.
 
     ``allow_missing``: fnmatch patterns of backbone tensors the file may leave at their initial values (e.g. a
-    halting variant's new ``blocks.*.halt.*`` parameters); everything else must be loaded. Raises
+    halting variant's new ``blocks.*.halt.*`` parameters); everything else must be loaded. ``first_blocks``: a
+    shallower backbone takes the checkpoint's first blocks (a compact student from a 12-block ViT). Raises
     ``PretrainedLoadError`` listing every unexpected key, missing parameter and shape mismatch (with the file),
     ``FileNotFoundError`` naming the path when the file does not exist.
     """
@@ -173,7 +182,7 @@ def load_pretrained_vit(backbone: nn.Module, path_or_state_dict: str | os.PathLi
         source, checkpoint = str(path), read_checkpoint(path)
     state = unwrap_state_dict(checkpoint, source)
     report = LoadReport(source)
-    mapped, unexpected = map_state_dict(backbone, state, source, report)
+    mapped, unexpected = map_state_dict(backbone, state, source, report, first_blocks)
 
     own = backbone.state_dict()
     allow_missing = list(allow_missing)

@@ -96,10 +96,14 @@ class FrozenEnhancer(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: Tensor) -> Tensor:
-        rgb = (x * self.std + self.mean).contiguous(memory_format=torch.channels_last)
-        enhanced = self.enhancer(rgb)
+        return ((self.enhance_rgb(x * self.std + self.mean) - self.mean) / self.std).contiguous()
+
+    @torch.no_grad()
+    def enhance_rgb(self, rgb: Tensor) -> Tensor:
+        """(B, 3, H, W) RGB in [0, 1] -> enhanced, clamped to [0, 1] (channels-last memory)."""
+        enhanced = self.enhancer(rgb.contiguous(memory_format=torch.channels_last))
         enhanced = enhanced[0] if isinstance(enhanced, (tuple, list)) else enhanced
-        return ((enhanced.clamp(0.0, 1.0) - self.mean) / self.std).contiguous()
+        return enhanced.clamp(0.0, 1.0)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike | Path = WEIGHTS_FILE) -> "FrozenEnhancer":

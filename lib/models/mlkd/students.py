@@ -28,7 +28,8 @@ LAST_BLOCK_KINDS = ("attention", "spatial")  # kinds that read the last block's 
 
 class StudentPool(nn.Module):
     def __init__(self, students: Sequence[OSTrack], kinds: Sequence[str], teacher_dim: int,
-                 backbone_multipliers: Sequence[float] | None = None) -> None:
+                 backbone_multipliers: Sequence[float] | None = None,
+                 pretrain_files: Sequence[str] | None = None) -> None:
         super().__init__()
         if len(students) != len(kinds) or not students:
             raise ValueError(f"{len(students)} students for {len(kinds)} distillation kinds: one kind per student")
@@ -38,6 +39,7 @@ class StudentPool(nn.Module):
         self.students = nn.ModuleList(students)
         self.kinds = tuple(kinds)
         self.backbone_multipliers = tuple(backbone_multipliers or [1.0] * len(students))
+        self.pretrain_files = tuple(pretrain_files or [""] * len(students))
         self.adapters = nn.ModuleDict({
             str(k): nn.Sequential(nn.Linear(s.backbone.embed_dim, teacher_dim), nn.LayerNorm(teacher_dim, eps=1e-6))
             for k, (s, kind) in enumerate(zip(students, kinds)) if kind == "hint"})
@@ -51,6 +53,14 @@ class StudentPool(nn.Module):
                 out["hint_tokens"] = self.adapters[str(k)](out["backbone"]["search_tokens"])
             outs.append(out)
         return outs
+
+    def load_pretrained(self) -> None:
+        """Each student's backbone from its ``pretrain_files`` entry ('' = random init): a timm / DeiT / MAE ViT of
+        the student's width, of which a shallower student takes the first blocks."""
+        from lib.models.backbones.pretrained import load_pretrained_vit
+        for student, file in zip(self.students, self.pretrain_files):
+            if file:
+                load_pretrained_vit(student.backbone, file, first_blocks=True)
 
     def lr_parts(self) -> dict[str, float]:
         """Parameter-name prefixes with their own LR multiplier (``lib.train.optim.parameter_groups``): each
@@ -73,10 +83,11 @@ def student_config(cfg, spec: dict):
 
 def build_student_pool(cfg, specs: Sequence[dict], teacher_dim: int) -> StudentPool:
     """Students from a one-stream config and one spec per student: ``EMBED_DIM``, ``DEPTH``, ``NUM_HEADS``,
-    ``KIND`` (hint, spatial, response or attention), optionally ``BACKBONE_MULTIPLIER``."""
+    ``KIND`` (hint, spatial, response or attention), optionally ``BACKBONE_MULTIPLIER`` and ``PRETRAIN_FILE``."""
     return StudentPool([build_ostrack(student_config(cfg, spec)) for spec in specs],
                        [spec["KIND"] for spec in specs], teacher_dim,
-                       [spec.get("BACKBONE_MULTIPLIER", 1.0) for spec in specs])
+                       [spec.get("BACKBONE_MULTIPLIER", 1.0) for spec in specs],
+                       [spec.get("PRETRAIN_FILE", "") for spec in specs])
 
 
 def student_specs(cfg) -> list[dict]:

@@ -34,10 +34,10 @@ class Teacher(nn.Module):
         return self  # always eval: a teacher is fixed
 
     @torch.no_grad()
-    def forward(self, template: Tensor, search: Tensor, **text) -> dict:
-        """Normalised crops (B, 3, H, W) in; ``text`` (``text_ids`` / ``text_mask`` / ``text_valid``) for a language
-        tracker."""
-        if self.enhancer is not None:
+    def forward(self, template: Tensor, search: Tensor, enhanced: bool = False, **text) -> dict:
+        """Normalised crops (B, 3, H, W) in (``enhanced``: already enhanced, cut from cached enhanced frames);
+        ``text`` (``text_ids`` / ``text_mask`` / ``text_valid``) for a language tracker."""
+        if self.enhancer is not None and not enhanced:
             template, search = self.enhancer(template), self.enhancer(search)
         return self.tracker(template, search, ce_keep_rate=1.0, return_intermediates=self.blocks, **text)
 

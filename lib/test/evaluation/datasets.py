@@ -34,6 +34,7 @@ _REGISTRY: dict[str, tuple[str, str, dict]] = {
     "nat2021": ("uav", "nat2021", {}),
     "nat2021_l": ("uav", "nat2021", {"long_term": True}),
     "darktrack2021": ("uav", "darktrack2021", {}),
+    "darktrack2021_val": ("uav", "darktrack2021", {"part": "val"}),  # for choosing models, never for scores
     "got10k_val": ("uav", "got10k_val", {}),
     "got10k_test": ("uav", "got10k_test", {}),
 }

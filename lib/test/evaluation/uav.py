@@ -15,6 +15,7 @@ from lib.test.evaluation.data import (Sequence, frames_or_pattern, list_images, 
                                       make_sequence, numbered_frames, read_boxes, read_name_list,
                                       read_optional_flags, read_sentence)
 from lib.paths import check_plain_name
+from lib.utils.holdout import holdout_part
 
 SUBSEQUENCE_TABLE = Path(__file__).with_name("uav123_subsequences.txt")
 
@@ -147,9 +148,9 @@ def visdrone_nlp() -> list[Sequence]:
 
 # -- night sets (data_seq/<seq>/*.jpg + anno/<seq>.txt) -------------------------------------------------------------
 
-def _night_set(root: Path, dataset: str, digits: int) -> list[Sequence]:
+def _night_set(root: Path, dataset: str, digits: int, part: str = "all") -> list[Sequence]:
     out = []
-    for name in list_stems(root / "anno", ".txt"):
+    for name in holdout_part(list_stems(root / "anno", ".txt"), part):
         gt = root / "anno" / f"{name}.txt"
         boxes = read_boxes(gt)
         frames = frames_or_pattern(root / "data_seq" / name, len(boxes), digits)
@@ -170,8 +171,10 @@ def uavdark135() -> list[Sequence]:
     return _night_set(dataset_root("UAVDark135"), "uavdark135", 5)
 
 
-def darktrack2021() -> list[Sequence]:
-    return _night_set(dataset_root("DarkTrack2021"), "darktrack2021", 6)
+def darktrack2021(part: str = "all") -> list[Sequence]:
+    """``part`` 'val': the hold-out the paper-style MLKD configs leave out of training (``lib.utils.holdout``)."""
+    return _night_set(dataset_root("DarkTrack2021"), "darktrack2021" if part == "all" else f"darktrack2021_{part}",
+                      6, part)
 
 
 def nat2021(long_term: bool = False) -> list[Sequence]:

@@ -122,7 +122,11 @@ class MLKDActor(OSTrackActor):
         mlkd = self.cfg.MLKD
         template, search = batch["template_images"][:, 0], batch["search_images"][:, 0]
         gt, heatmap = batch["search_anno"][:, 0], batch["search_heatmap"][:, 0]
-        teacher = self.teacher(template, search)
+        if "search_teacher_images" in batch:  # cut from the cached enhanced frames (MLKD.TEACHER.FRAME_CACHE)
+            teacher = self.teacher(batch["template_teacher_images"][:, 0], batch["search_teacher_images"][:, 0],
+                                   enhanced=True)
+        else:
+            teacher = self.teacher(template, search)
         teacher_gt, teacher_iou = self.ground_truth_terms(teacher, gt, heatmap)
         outs = self.net(template, search)
         stats: dict = {"Teacher/Loss/gt": teacher_gt.mean(), "Teacher/IoU": teacher_iou.mean()}

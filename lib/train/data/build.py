@@ -34,6 +34,10 @@ def build_sampler(cfg, part: str, seed: int) -> TrackingSampler:
         raise ValueError(f"DATA.{part}: {len(spec.DATASETS_NAME)} DATASETS_NAME but "
                          f"{len(spec.DATASETS_RATIO)} DATASETS_RATIO")
     datasets = [build_dataset(name) for name in spec.DATASETS_NAME]
+    teacher = cfg.get("MLKD", {}).get("TEACHER")
+    if teacher and teacher.get("FRAME_CACHE"):  # MLKD's teacher reads enhanced twins of the frames
+        from lib.train.dataset.enhanced_twin import EnhancedTwin
+        datasets = [EnhancedTwin(d, teacher.ENHANCER, name) for d, name in zip(datasets, spec.DATASETS_NAME)]
     return TrackingSampler(datasets, spec.DATASETS_RATIO, samples_per_epoch=spec.SAMPLE_PER_EPOCH,
                            max_gap=cfg.DATA.MAX_SAMPLE_INTERVAL, num_template_frames=cfg.DATA.TEMPLATE.NUMBER,
                            num_search_frames=cfg.DATA.SEARCH.NUMBER, processing=build_processing(cfg),

@@ -65,11 +65,14 @@ class TrackingProcessing:
         cy = y + h / 2 + centre_noise[1] * extent * self.center_jitter[mode]
         return cx, cy, extent * self.search_area_factor[mode]
 
-    def _crops(self, images, boxes, mode: str, roll: PairRoll, rng: np.random.Generator) -> dict | None:
+    def _crops(self, images, boxes, mode: str, roll: PairRoll, rng: np.random.Generator,
+               twins=None) -> dict | None:
+        """``twins``: the same frames enhanced (MLKD's teacher), cut with the same geometry, flip and grayscale,
+        without the brightness jitter (the teacher sees the clean enhanced view)."""
         # per-pair geometry in numpy float64 and Python floats: as torch ops these few-element tensors cost more in
         # dispatch than the whole warp
         size = int(self.output_sz[mode])
-        pixels, masks, norm_boxes = [], [], []
+        pixels, masks, norm_boxes, twin_pixels = [], [], [], []
         for i, (image, box) in enumerate(zip(images, boxes)):
             # the sampler passes only visible frames: a NaN or empty box here is a bug upstream
             box = check_box(box, f"{mode} box {i} (visible frames must have finite, positive-size boxes)")
@@ -82,6 +85,10 @@ class TrackingProcessing:
             x, y, w, h = transform.box_to_crop(np.asarray(box)).tolist()
             if not (0 <= (x + w / 2) / size < 1 and 0 <= (y + h / 2) / size < 1):
                 return None  # the target centre is not in the crop: no centre-head target
+            if twins is not None:
+                twin, _, _ = crop_square(twins[i], (cx, cy), side, size)
+                twin = to_grayscale(twin) if roll.grayscale else twin
+                twin_pixels.append(normalize_image(twin[:, ::-1] if roll.flip else twin, 1.0).numpy())
             if roll.grayscale:
                 crop = to_grayscale(crop)
             if roll.flip:
@@ -93,9 +100,12 @@ class TrackingProcessing:
             x0, y0 = min(max(x / size, 0.0), 1.0), min(max(y / size, 0.0), 1.0)
             x1, y1 = min(max((x + w) / size, 0.0), 1.0), min(max((y + h) / size, 0.0), 1.0)
             norm_boxes.append((x0, y0, x1 - x0, y1 - y0))
-        return {f"{mode}_images": torch.from_numpy(np.stack(pixels)),
-                f"{mode}_anno": torch.from_numpy(np.array(norm_boxes, dtype=np.float32)),
-                f"{mode}_masks": torch.from_numpy(np.stack(masks))}
+        out = {f"{mode}_images": torch.from_numpy(np.stack(pixels)),
+               f"{mode}_anno": torch.from_numpy(np.array(norm_boxes, dtype=np.float32)),
+               f"{mode}_masks": torch.from_numpy(np.stack(masks))}
+        if twins is not None:
+            out[f"{mode}_teacher_images"] = torch.from_numpy(np.stack(twin_pixels))
+        return out
 
     def _downsampled(self, mask: np.ndarray) -> np.ndarray:
         """The mask seen by the backbone: one value per feature cell, taken at the cell centre."""
@@ -106,7 +116,8 @@ class TrackingProcessing:
         roll = self.augmentation.roll(rng) if self.augment else PairRoll()
         out: dict = {}
         for mode in MODES:
-            crops = self._crops(data[f"{mode}_images"], data[f"{mode}_anno"], mode, roll, rng)
+            crops = self._crops(data[f"{mode}_images"], data[f"{mode}_anno"], mode, roll, rng,
+                                data.get(f"{mode}_teacher_images"))
             if crops is None:
                 return None
             out.update(crops)

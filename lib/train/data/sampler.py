@@ -103,6 +103,9 @@ class TrackingSampler(torch.utils.data.Dataset):
         data = {"template_images": frames[:t], "template_anno": anno["bbox"][:t],
                 "search_images": frames[t:], "search_anno": anno["bbox"][t:],
                 "language": meta.get("language")}
+        twins = meta.get("teacher_frames")  # enhanced twins (lib/train/dataset/enhanced_twin.py): MLKD's teacher
+        if twins is not None:
+            data.update(template_teacher_images=twins[:t], search_teacher_images=twins[t:])
         if self.processing is None:
             return data
         processed = self.processing(data, rng)

@@ -7,6 +7,7 @@ import os
 
 from lib.train.dataset.base_video_dataset import BaseVideoDataset, SequenceAnno
 from lib.train.dataset.reading import check_frame_count, join, list_files_with_suffix, list_images, read_boxes
+from lib.utils.holdout import holdout_part
 
 
 class DataSeqDataset(BaseVideoDataset):
@@ -44,10 +45,16 @@ class NAT2021(DataSeqDataset):
 
 
 class DarkTrack2021(DataSeqDataset):
+    """``part``: 'all' sequences, or the 'train' / 'val' side of the fixed hold-out (``lib.utils.holdout``)."""
+
     name = "darktrack2021"
 
-    def __init__(self, root: str | os.PathLike | None = None):
+    def __init__(self, root: str | os.PathLike | None = None, part: str = "all"):
+        self.part = part
         super().__init__(root, dataset_folder="DarkTrack2021")
+
+    def _list_sequences(self) -> list[str]:
+        return holdout_part(super()._list_sequences(), self.part)
 
 
 class UAVDark135(DataSeqDataset):

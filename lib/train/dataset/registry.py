@@ -46,6 +46,8 @@ DATASETS: dict[str, Callable[..., BaseVideoDataset]] = {
     "OTB99_LANG_train": partial(OTB99Lang, split="train"),
     "NAT2021_test": partial(NAT2021, split="test"),
     "DARKTRACK2021": DarkTrack2021,
+    "DARKTRACK2021_train": partial(DarkTrack2021, part="train"),  # all but the hold-out (lib/utils/holdout.py)
+    "DARKTRACK2021_val": partial(DarkTrack2021, part="val"),      # the hold-out, read as darktrack2021_val in tests
     "UAVDARK135": UAVDark135,
     "SYNTH_UAV_train": partial(SynthUAV, split="train"),
     "SYNTH_UAV_val": partial(SynthUAV, split="val"),
