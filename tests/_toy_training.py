@@ -105,7 +105,7 @@ def toy_config(epochs: int = 3, **train):
 
 def build_toy_trainer(save_dir: Path, cfg, *, init_seed: int = 0, dropout: float = 0.0, samples: int = 24,
                       num_workers: int = 0, rank: int = 0, world_size: int = 1, nan_at=None, val: bool = True,
-                      tensorboard: bool = False, dist_info=None) -> Trainer:
+                      tensorboard: bool = False, dist_info=None, net: nn.Module | None = None) -> Trainer:
     """Everything a new training process builds, from a given global RNG state (``init_seed``)."""
     torch.manual_seed(init_seed)
     seed = int(cfg.TRAIN.SEED)
@@ -114,7 +114,7 @@ def build_toy_trainer(save_dir: Path, cfg, *, init_seed: int = 0, dropout: float
     if val:
         loaders["val"] = build_loader(ToyPairs(8, seed + 1), cfg.TRAIN.BATCH_SIZE, 0, rank=rank,
                                       world_size=world_size, seed=seed + 1)
-    net = ToyNet(dropout=dropout)
+    net = ToyNet(dropout=dropout) if net is None else net
     actor = ToyActor(net, cfg, nan_at=nan_at)
     optimizer = build_optimizer(net, cfg, world_size=world_size)
     scheduler = build_scheduler(optimizer, cfg, len(loaders["train"][0]))

@@ -88,6 +88,19 @@ def test_the_teacher_sees_the_cached_enhanced_crops_when_the_batch_has_them(conf
     assert not torch.allclose(with_cache["Teacher/Loss/gt"], without["Teacher/Loss/gt"])
 
 
+def test_a_peer_learns_from_the_elected_student_only_where_that_one_does_better(configs, monkeypatch):
+    import lib.train.actors.mlkd as room
+    actor, _ = actor_for(configs[True])
+    per_sample = iter([[1.0, 1.0, 1.0], [1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [0.0, 0.0, 9.0], [1.0, 2.0, 3.0]])
+    monkeypatch.setattr(actor, "ground_truth_terms", lambda out, gt, heatmap: (torch.tensor(next(per_sample)),
+                                                                               torch.full((3,), 0.5)))
+    monkeypatch.setattr(room, "elect", lambda scores: 0)  # student 0: losses 1, 2, 3
+    _, stats = actor(batch())
+    # peers 1, 2, 3 have losses (3, 2, 1), (0, 0, 9), (1, 2, 3): the elected one is at least as good on 2, 1, 3
+    assert [stats[f"S{k}/peer_gate_open"].item() for k in (1, 2, 3)] == pytest.approx([2 / 3, 1 / 3, 1.0])
+    assert "S0/peer_gate_open" not in stats and stats["S0/elected"] == 1.0
+
+
 def test_without_mutual_learning_there_is_no_election(configs):
     actor, _ = actor_for(configs[False])
     _, stats = actor(batch())

@@ -104,3 +104,12 @@ def test_each_student_starts_from_its_own_file_a_shallower_one_from_its_first_bl
     with pytest.raises(Exception, match="blocks.2"):  # without first_blocks a deeper file is refused
         from lib.models.backbones.pretrained import load_pretrained_vit
         load_pretrained_vit(pool.students[3].backbone, tmp_path / "deep16.pth")
+
+
+def test_each_student_is_its_own_clipping_group(base_cfg):
+    pool = build_student_pool(base_cfg, SPECS, TEACHER_DIM)
+    groups = pool.clip_groups()
+    assert len(groups) == 4 and sum(len(g) for g in groups) == len(list(pool.parameters()))
+    assert {id(p) for p in pool.adapters["0"].parameters()} <= {id(p) for p in groups[0]}
+    for k, group in enumerate(groups):
+        assert {id(p) for p in pool.students[k].parameters()} <= {id(p) for p in group}

@@ -152,6 +152,23 @@ def test_trainer_checkpoints_load_weights_only_and_hold_the_run(tmp_path):
     assert (trainer.dirs.checkpoint_dir / "config.yaml").is_file()
 
 
+class TwoPartNet(ToyNet):
+    """Backbone and head clipped apart, like MLKD's students (``StudentPool.clip_groups``)."""
+
+    def clip_groups(self):
+        return [list(self.backbone.parameters()), list(self.head.parameters())]
+
+
+def test_a_network_of_parts_has_each_part_clipped_on_its_own(tmp_path):
+    clip = 1e-3
+    trainer = build_toy_trainer(tmp_path, toy_config(epochs=1, GRAD_CLIP_NORM=clip), net=TwoPartNet(), val=False)
+    norms = []
+    trainer.optimizer.register_step_pre_hook(lambda *_: norms.append(
+        [float(torch.nn.utils.get_total_norm([p.grad for p in group])) for group in trainer.clip_groups]))
+    trainer.train()
+    assert norms and all(n == pytest.approx([clip, clip], rel=1e-3) for n in norms)  # joint: sum of squares = clip²
+
+
 def test_rng_state_round_trip():
     import random
 

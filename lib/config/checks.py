@@ -46,8 +46,9 @@ def mlkd_problems(cfg) -> list[str]:
     bad = [k for k in students.KIND if k not in DISTILL_KINDS]
     if bad:
         problems.append(f"MLKD.STUDENTS.KIND: unknown kinds {bad}; expected {', '.join(DISTILL_KINDS)}")
-    if mlkd.GATE not in GATE_MODES:
-        problems.append(f"MLKD.GATE {mlkd.GATE!r}: expected one of {', '.join(GATE_MODES)}")
+    for key, mode in (("MLKD.GATE", mlkd.GATE), ("MLKD.MUTUAL.GATE", mlkd.MUTUAL.GATE)):
+        if mode not in GATE_MODES:
+            problems.append(f"{key} {mode!r}: expected one of {', '.join(GATE_MODES)}")
     if cfg.MODEL.get("PRETRAIN_FILE"):
         problems.append("MODEL.PRETRAIN_FILE: an MLKD pool has one backbone per student; give each its file in "
                         "MLKD.STUDENTS.PRETRAIN_FILE")

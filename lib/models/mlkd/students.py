@@ -62,6 +62,12 @@ class StudentPool(nn.Module):
             if file:
                 load_pretrained_vit(student.backbone, file, first_blocks=True)
 
+    def clip_groups(self) -> list[list[nn.Parameter]]:
+        """One gradient-clipping group per student (with its adapter): the trainer clips each on its own, as MLKD
+        clipped each student's gradient, so one student's large gradient never shrinks another's step."""
+        return [list(student.parameters()) + (list(self.adapters[str(k)].parameters()) if str(k) in self.adapters
+                                              else []) for k, student in enumerate(self.students)]
+
     def lr_parts(self) -> dict[str, float]:
         """Parameter-name prefixes with their own LR multiplier (``lib.train.optim.parameter_groups``): each
         student's backbone."""

@@ -69,7 +69,8 @@ def peer_loss(student: dict, elected: dict, tau: float) -> Tensor:
 class MLKDActor(OSTrackActor):
     """One step of MLKD: the teacher once (no gradient), every student once (one forward of the pool), then per
     student k: its ground-truth loss + its distillation term (the response term gated per ``MLKD.GATE``) + with
-    ``MLKD.MUTUAL.ENABLED`` and k not elected, the peer term. The students' parameters are disjoint and every
+    ``MLKD.MUTUAL.ENABLED`` and k not elected, the peer term (gated per ``MLKD.MUTUAL.GATE``: by default only on
+    the samples where the elected student's ground-truth loss is lower than k's). The students' parameters are disjoint and every
     target is detached, so one backward of the sum gives each student its own gradient. Stats per student under
     ``S<k>/``; ``S<k>/elected`` averages to the share of steps it was elected."""
 
@@ -146,10 +147,12 @@ class MLKDActor(OSTrackActor):
             elected = elect(elect_scores(mlkd.MUTUAL.ELECT, outs, ious=ious, gt_losses=gt_losses))
             for k, out in enumerate(outs):
                 stats[f"S{k}/elected"] = torch.tensor(float(k == elected))
-                if k != elected:
-                    peer = peer_loss(out, outs[elected], mlkd.TAU)
+                if k != elected:  # like the teacher's response term: only where the elected one does better
+                    gate = response_gate(gt_losses[k], gt_losses[elected], mlkd.MUTUAL.GATE)
+                    peer = gate * peer_loss(out, outs[elected], mlkd.TAU)
                     losses[k] = losses[k] + mlkd.MUTUAL.WEIGHT * peer.mean()
                     stats[f"S{k}/Loss/peer"] = peer.detach().mean()
+                    stats[f"S{k}/peer_gate_open"] = gate.mean()
         loss = torch.stack(losses).sum()
         stats["Loss/total"] = loss.detach()
         stats["IoU"] = torch.stack([iou.mean() for iou in ious]).mean()

@@ -129,6 +129,10 @@ class Trainer:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             actor.net = DistributedDataParallel(actor.net, device_ids=device_ids)
         self.params = [p for p in self.net.parameters() if p.requires_grad]
+        # a network of independent parts (MLKD's students) clips each part on its own, so one part's large
+        # gradient does not shrink the others' steps
+        groups = self.net.clip_groups() if hasattr(self.net, "clip_groups") else [self.params]
+        self.clip_groups = [[p for p in group if p.requires_grad] for group in groups]
 
         train = cfg.TRAIN
         self.total_epochs = int(train.EPOCH)
@@ -357,7 +361,8 @@ class Trainer:
             self.scaler.scale(loss).backward()
             if self.grad_clip > 0:
                 self.scaler.unscale_(self.optimizer)
-                norm = float(torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip))
+                norm = math.hypot(*(float(torch.nn.utils.clip_grad_norm_(group, self.grad_clip))
+                                    for group in self.clip_groups))  # the norm before clipping
                 # with fp16 loss scaling an inf norm just skips the step; otherwise it would poison the weights
                 # (gradients are already averaged over ranks, so every rank takes this branch together)
                 if not math.isfinite(norm) and not self.scaler.is_enabled():
