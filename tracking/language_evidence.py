@@ -21,14 +21,13 @@ Everything resumes: finished trainings and result files are reused, so a rerun o
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 from lib.paths import PROJECT_ROOT, apply_cli_roots, dataset_root, output_root
 from lib.test.evaluation.variants import results_param
-from lib.utils.bench import mean_std, run_step, webuav_scores
+from lib.utils.bench import evidence_parser, mean_std, run_step, webuav_scores
 
 TRACKING = PROJECT_ROOT / "tracking"
 METRICS = ("auc", "precision", "norm_precision", "cauc", "macc")
@@ -116,11 +115,7 @@ def table(per_seed: list[dict], costs: dict) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, help="output folder (default <output root>/language_evidence)")
-    parser.add_argument("--data_root", help="folder holding synth_uav/ (default: the resolver's)")
-    parser.add_argument("--threads", type=int, default=2, help="test worker processes")
+    parser = evidence_parser(__doc__, "language_evidence")
     args = parser.parse_args(argv)
     apply_cli_roots(args.data_root, None)
     out = (args.out or output_root() / "language_evidence").resolve()

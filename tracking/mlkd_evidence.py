@@ -21,7 +21,6 @@ Everything resumes: finished trainings and result files are reused, so a rerun o
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a plain checkout as well
 
 from lib.paths import PROJECT_ROOT, apply_cli_roots, output_root  # noqa: E402
-from lib.utils.bench import mean_std, run_step, webuav_scores  # noqa: E402
+from lib.utils.bench import evidence_parser, mean_std, run_step, webuav_scores  # noqa: E402
 
 TRACKING = PROJECT_ROOT / "tracking"
 ENHANCER = "darklighter/Epoch193.pth"
@@ -114,11 +113,7 @@ def table(per_seed: list[dict], costs: dict, save_dir: Path) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, help="output folder (default <output root>/mlkd_evidence)")
-    parser.add_argument("--data_root", help="folder holding synth_uav/ (default: the resolver's)")
-    parser.add_argument("--threads", type=int, default=2, help="test worker processes")
+    parser = evidence_parser(__doc__, "mlkd_evidence")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved profiling rounds (teacher, student)")
     args = parser.parse_args(argv)
     apply_cli_roots(args.data_root, None)

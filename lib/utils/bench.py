@@ -3,6 +3,7 @@ as a subprocess and timing it from launch to exit (the user's view: imports and 
 the steps of a multi-command script (train, test, score) with each command echoed and a failure stopping it."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -52,3 +53,14 @@ def mean_std(values: list[float]) -> str:
     """'mean ± sample standard deviation' (± 0 for one value), three decimals: evidence tables."""
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+
+
+def evidence_parser(doc: str, name: str) -> argparse.ArgumentParser:
+    """The options every evidence script takes: ``--seeds``, ``--out`` (default ``<output root>/<name>``),
+    ``--data_root``, ``--threads``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, help=f"output folder (default <output root>/{name})")
+    parser.add_argument("--data_root", help="folder holding synth_uav/ (default: the resolver's)")
+    parser.add_argument("--threads", type=int, default=2, help="test worker processes")
+    return parser
