@@ -4,6 +4,8 @@ annotations, and the processing cuts the teacher's crop with the student's geome
 brightness jitter."""
 from __future__ import annotations
 
+import pickle
+
 import cv2
 import numpy as np
 import pytest
@@ -61,6 +63,13 @@ def test_built_once_completed_after_loss_and_keyed_on_annotations(night, monkeyp
     moved = EnhancedTwin(UAVDark135(root=tmp_path / "UAVDark135"), weights, "UAVDARK135", progress=False)
     assert moved.sequence_folder(0) != twin.sequence_folder(0) and moved.sequence_folder(1) == twin.sequence_folder(1)
     assert len(calls) == 1 + 3
+
+
+def test_a_dataloader_worker_gets_a_working_copy(night):
+    dataset, weights = night
+    twin = pickle.loads(pickle.dumps(EnhancedTwin(dataset, weights, "UAVDARK135", progress=False)))
+    _, _, meta = twin.get_frames(0, [1])
+    assert twin.get_sequence_name(0) == dataset.get_sequence_name(0) and meta["teacher_frames"][0].ndim == 3
 
 
 def test_a_missing_or_stale_twin_is_named(night):
