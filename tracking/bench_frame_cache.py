@@ -74,7 +74,8 @@ def main(argv=None) -> dict:
         pixel_diffs.append(((search["on the fly"] - search["cached"]) * std).abs().mean().item())
         agreement += iou_and_giou(boxes["on the fly"], boxes["cached"])[0].tolist()
     result = {"pixel_mad": statistics.mean(pixel_diffs),
-              "teacher_iou": {k: statistics.mean(v) for k, v in ious.items()}, "box_agreement_iou": statistics.mean(agreement),
+              "teacher_iou": {k: statistics.mean(v) for k, v in ious.items()},
+              "box_agreement_iou": statistics.mean(agreement),
               "seconds_per_pair": {k: v / args.pairs for k, v in seconds.items()}}
     print(f"{args.pairs} training pairs of mlkd/{args.config}: enhanced search crops differ by "
           f"{result['pixel_mad']:.4f} (mean |difference|, RGB in [0, 1]) between on the fly and cached")

@@ -80,7 +80,8 @@ def seed_scores(seed: int, out: Path, data_root: str | None, threads: int, parts
                   str(threads), "--language", language, "--no_progress", *roots])
         labels[row] = results_label(family, config, language)
     scores = webuav_scores("synth_uav", list(labels.values()), roots)
-    part_scores = {part: webuav_scores("synth_uav", list(labels.values()), roots, names) for part, names in parts.items()}
+    part_scores = {part: webuav_scores("synth_uav", list(labels.values()), roots, names)
+                   for part, names in parts.items()}
     return {row: {**{k: scores[label][k] for k in METRICS},
                   "part_auc": {part: part_scores[part][label]["auc"] for part in parts}}
             for row, label in labels.items()}

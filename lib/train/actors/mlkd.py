@@ -70,9 +70,9 @@ class MLKDActor(OSTrackActor):
     """One step of MLKD: the teacher once (no gradient), every student once (one forward of the pool), then per
     student k: its ground-truth loss + its distillation term (the response term gated per ``MLKD.GATE``) + with
     ``MLKD.MUTUAL.ENABLED`` and k not elected, the peer term (gated per ``MLKD.MUTUAL.GATE``: by default only on
-    the samples where the elected student's ground-truth loss is lower than k's). The students' parameters are disjoint and every
-    target is detached, so one backward of the sum gives each student its own gradient. Stats per student under
-    ``S<k>/``; ``S<k>/elected`` averages to the share of steps it was elected."""
+    the samples where the elected student's ground-truth loss is not higher than k's). The students' parameters
+    are disjoint and every target is detached, so one backward of the sum gives each student its own gradient.
+    Stats per student under ``S<k>/``; ``S<k>/elected`` averages to the share of steps it was elected."""
 
     def __init__(self, net, cfg):
         super().__init__(net, cfg)
