@@ -34,7 +34,7 @@ DEFAULTS["MLKD"] = {
         "ENABLED": True,             # false: each student learns from the teacher alone
         "ELECT": "psr",              # psr | iou | loss
         "WEIGHT": 1.0,               # weight of the peer term towards the elected student
-        "GATE": "sample",            # peer term only where the elected student does better on the ground truth:
+        "GATE": "sample",            # peer term only where the elected student does at least as well on the GT:
                                      # sample | batch | off (MLKD: always)
     },
 }
