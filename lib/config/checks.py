@@ -49,9 +49,13 @@ def mlkd_problems(cfg) -> list[str]:
     for key, mode in (("MLKD.GATE", mlkd.GATE), ("MLKD.MUTUAL.GATE", mlkd.MUTUAL.GATE)):
         if mode not in GATE_MODES:
             problems.append(f"{key} {mode!r}: expected one of {', '.join(GATE_MODES)}")
-    if cfg.MODEL.get("PRETRAIN_FILE"):
-        problems.append("MODEL.PRETRAIN_FILE: an MLKD pool has one backbone per student; give each its file in "
-                        "MLKD.STUDENTS.PRETRAIN_FILE")
+    for key in ("PRETRAIN_FILE", "INIT_FROM"):
+        if cfg.MODEL.get(key):
+            problems.append(f"MODEL.{key}: an MLKD pool has one backbone per student; give each its file in "
+                            f"MLKD.STUDENTS.PRETRAIN_FILE")
+    if cfg.DATA.get("ENHANCER"):
+        problems.append("DATA.ENHANCER: MLKD's students learn on the raw night frames; the teacher's enhancer is "
+                        "MLKD.TEACHER.ENHANCER")
     if mlkd.TEACHER.FRAME_CACHE and not mlkd.TEACHER.ENHANCER:
         problems.append("MLKD.TEACHER.FRAME_CACHE caches enhanced frames but MLKD.TEACHER.ENHANCER names no enhancer")
     if mlkd.MUTUAL.ELECT not in ELECTION_CRITERIA:

@@ -69,6 +69,22 @@ def effective_config(args: argparse.Namespace):
     return cfg
 
 
+def init_from(net: torch.nn.Module, source: str, script: str, config: str) -> None:
+    """``MODEL.INIT_FROM``: the weights of a trained tracker, 'FAMILY/CONFIG' (its checkpoint at its TEST.EPOCH,
+    found as tracking/test.py finds it) or a checkpoint path, loaded strictly; optimiser and schedule start fresh."""
+    from lib.families import family_names
+    from lib.test.tracker.build import load_tracker_weights, resolve_checkpoint
+    family, _, name = str(source).partition("/")
+    if family in family_names() and name and not Path(source).is_file():
+        path = resolve_checkpoint(family, name)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"config {config}: MODEL.INIT_FROM {source!r} is neither a checkpoint file nor "
+                              f"'FAMILY/CONFIG' of a trained tracker (families: {', '.join(family_names())})")
+    load_tracker_weights(net, path, script, config)
+
+
 def build_trainer(args: argparse.Namespace, cfg, info: DistInfo, device: torch.device) -> Trainer:
     # imported here: these are the model/data side of the project, and tests substitute toy versions
     from lib.models import build_network
@@ -81,7 +97,10 @@ def build_trainer(args: argparse.Namespace, cfg, info: DistInfo, device: torch.d
     if "train" not in loaders:
         raise ConfigError(f"config {args.config}: DATA.TRAIN.DATASETS_NAME is empty, nothing to train on")
     train_loader = loaders["train"][0] if isinstance(loaders["train"], (tuple, list)) else loaders["train"]
-    net = build_network(cfg).to(device)
+    net = build_network(cfg)
+    if cfg.MODEL.get("INIT_FROM"):
+        init_from(net, cfg.MODEL.INIT_FROM, args.script, args.config)
+    net = net.to(device)
     actor = build_actor(args.script, net, cfg)
     optimizer = build_optimizer(net, cfg, world_size=info.world_size)
     scheduler = build_scheduler(optimizer, cfg, iters_per_epoch=len(train_loader))

@@ -4,6 +4,8 @@ DEFAULTS = {
     "MODEL": {
         "NETWORK": "ostrack",         # builder in lib/models/registry.py
         "PRETRAIN_FILE": "",          # file in pretrained_models/ (MAE / DeiT / timm ViT weights); "" = random init
+        "INIT_FROM": "",              # start training from a trained tracker of this network: "FAMILY/CONFIG" (its
+                                      # epoch TEST.EPOCH under the output root) or a checkpoint path; weights only
         "BACKBONE": {
             "TYPE": "vit",
             "PATCH_SIZE": 16,
@@ -55,6 +57,8 @@ DEFAULTS = {
         "SAMPLER_MODE": "causal",
         "MAX_SAMPLE_INTERVAL": 200,
         "TOKENIZE": False,            # tokenise the sentence into each pair (language trackers)
+        "ENHANCER": "",               # low-light enhancer weights: train and validate on the enhanced frames (each
+                                      # frame enhanced once, cached: lib/train/dataset/enhanced_twin.py)
         "MAX_TEXT_LEN": 40,
         "TRAIN": {
             "DATASETS_NAME": ["LASOT", "GOT10K_train", "COCO17", "TRACKINGNET"],

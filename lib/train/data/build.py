@@ -35,9 +35,13 @@ def build_sampler(cfg, part: str, seed: int) -> TrackingSampler:
                          f"{len(spec.DATASETS_RATIO)} DATASETS_RATIO")
     datasets = [build_dataset(name) for name in spec.DATASETS_NAME]
     teacher = cfg.get("MLKD", {}).get("TEACHER")
-    if teacher and teacher.get("FRAME_CACHE"):  # MLKD's teacher reads enhanced twins of the frames
+    if cfg.DATA.get("ENHANCER") or (teacher and teacher.get("FRAME_CACHE")):
         from lib.train.dataset.enhanced_twin import EnhancedTwin
-        datasets = [EnhancedTwin(d, teacher.ENHANCER, name) for d, name in zip(datasets, spec.DATASETS_NAME)]
+        if cfg.DATA.get("ENHANCER"):  # the network itself sees enhanced frames
+            datasets = [EnhancedTwin(d, cfg.DATA.ENHANCER, name, as_frames=True)
+                        for d, name in zip(datasets, spec.DATASETS_NAME)]
+        else:  # MLKD's teacher reads enhanced twins of the frames
+            datasets = [EnhancedTwin(d, teacher.ENHANCER, name) for d, name in zip(datasets, spec.DATASETS_NAME)]
     return TrackingSampler(datasets, spec.DATASETS_RATIO, samples_per_epoch=spec.SAMPLE_PER_EPOCH,
                            max_gap=cfg.DATA.MAX_SAMPLE_INTERVAL, num_template_frames=cfg.DATA.TEMPLATE.NUMBER,
                            num_search_frames=cfg.DATA.SEARCH.NUMBER, processing=build_processing(cfg),

@@ -55,10 +55,13 @@ def cache_root(weights: str | os.PathLike) -> Path:
 class EnhancedTwin:
     """``dataset`` (a video dataset reader) whose ``get_frames`` also returns the enhanced frames; builds the cache
     of missing frames on construction. ``dataset_key`` names it in the cache (its registry name: SynthUAV's splits
-    share a reader name)."""
+    share a reader name). ``as_frames``: the enhanced frames are the frames (``DATA.ENHANCER``: a tracker trained
+    on enhanced night data)."""
 
-    def __init__(self, dataset, weights: str | os.PathLike, dataset_key: str, progress: bool = True):
+    def __init__(self, dataset, weights: str | os.PathLike, dataset_key: str, progress: bool = True,
+                 as_frames: bool = False):
         self.dataset = dataset
+        self.as_frames = as_frames  # the enhanced frames in place of the raw ones (training on enhanced data)
         self.weights = weights
         self.folder = cache_root(weights) / safe_filename(dataset_key)
         with _locked(self.folder.with_name(self.folder.name + ".lock")):
@@ -123,4 +126,6 @@ class EnhancedTwin:
                 raise ValueError(f"enhanced frame {path} is {twin.shape[1]}x{twin.shape[0]} but the frame is "
                                  f"{frame.shape[1]}x{frame.shape[0]}: a stale cache; delete {self.folder}")
             twins.append(twin)
+        if self.as_frames:
+            return twins, anno_frames, meta
         return frames, anno_frames, dict(meta, teacher_frames=twins)
