@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a plain checkout as well
 
 from lib.paths import PROJECT_ROOT, apply_cli_roots, output_root  # noqa: E402
-from lib.utils.bench import run_step  # noqa: E402
+from lib.utils.bench import run_step, webuav_scores  # noqa: E402
 
 TRACKING = PROJECT_ROOT / "tracking"
 TEST_SPLITS = {"synth_uav", "synth_uav_night", "uavdark135", "nat2021", "nat2021_l", "darktrack2021"}
@@ -97,9 +97,7 @@ def main(argv=None) -> dict:
         run_step([sys.executable, TRACKING / "test.py", "ostrack", config, "--dataset", args.dataset, "--threads",
                   args.threads, "--no_progress", *roots])
         label = f"ostrack/{config.stem}"
-        table = json.loads(run_step([sys.executable, TRACKING / "analysis_results.py", "--dataset", args.dataset,
-                                "--protocol", "webuav", "--format", "json", "--trackers", label, *roots]))
-        scores[k] = table[label]["auc"]
+        scores[k] = webuav_scores(args.dataset, [label], roots)[label]["auc"]
         print(f"student {k} ({spec['KIND']}, width {spec['EMBED_DIM']}, depth {spec['DEPTH']}): AUC "
               f"{scores[k]:.3f} on {args.dataset}")
     best = max(scores, key=lambda k: (scores[k], -k))  # ties: the lowest index
