@@ -20,7 +20,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from lib.models.enhancer.darklighter import WEIGHTS_FILE, load_darklighter  # noqa: E402
+from lib.models.enhancer.darklighter import WEIGHTS_FILE, FrozenEnhancer  # noqa: E402
 from lib.test.evaluation.data import list_images  # noqa: E402
 from lib.utils.image import imread_rgb  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
@@ -41,14 +41,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def enhance(model: torch.nn.Module, image: np.ndarray) -> np.ndarray:
-    """uint8 RGB (H, W, 3) -> enhanced uint8 RGB, clamped to [0, 1] before rounding."""
-    x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div_(255.0)
-    with torch.inference_mode():
-        out = model(x)[0].clamp_(0.0, 1.0)
-    return (out[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
-
-
 def labelled(image: np.ndarray, text: str) -> np.ndarray:
     out = image.copy()
     cv2.putText(out, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
@@ -61,7 +53,7 @@ def main(argv=None) -> Path:
     frames = list_images(args.input) if args.input.is_dir() else []
     if not frames:
         raise SystemExit(f"--input {args.input}: no jpg / png frames there")
-    model = load_darklighter(args.weights).eval()
+    enhancer = FrozenEnhancer.from_file(args.weights)
     picked = [frames[i] for i in np.linspace(0, len(frames) - 1, min(args.num, len(frames))).round().astype(int)]
     top, bottom = [], []
     for path in picked:
@@ -69,7 +61,7 @@ def main(argv=None) -> Path:
         scale = min(1.0, args.max_side / max(image.shape[:2]))
         if scale < 1.0:
             image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        bright = enhance(model, image)
+        bright = enhancer.enhance_image(image)
         top.append(labelled(image, f"{Path(path).name}  mean {image.mean() / 255:.3f}"))
         bottom.append(labelled(bright, f"DarkLighter  mean {bright.mean() / 255:.3f}"))
     height = min(t.shape[0] for t in top)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -104,6 +105,12 @@ class FrozenEnhancer(nn.Module):
         enhanced = self.enhancer(rgb.contiguous(memory_format=torch.channels_last))
         enhanced = enhanced[0] if isinstance(enhanced, (tuple, list)) else enhanced
         return enhanced.clamp(0.0, 1.0)
+
+    @torch.no_grad()
+    def enhance_image(self, image: np.ndarray) -> np.ndarray:
+        """One (H, W, 3) uint8 RGB frame -> the enhanced frame, uint8 RGB (the frame cache, pictures)."""
+        rgb = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div_(255)
+        return self.enhance_rgb(rgb.to(self.mean.device))[0].permute(1, 2, 0).mul_(255).round_().byte().cpu().numpy()
 
     @classmethod
     def from_file(cls, path: str | os.PathLike | Path = WEIGHTS_FILE) -> "FrozenEnhancer":

@@ -24,7 +24,6 @@ from typing import Sequence
 
 import cv2
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from lib.paths import data_root
@@ -103,8 +102,7 @@ class EnhancedTwin:
                    disable=not progress)
         for seq_id, frame_id in bar:
             (frame,), _, _ = self.dataset.get_frames(seq_id, [frame_id])
-            rgb = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float().div_(255)
-            enhanced = enhancer.enhance_rgb(rgb)[0].permute(1, 2, 0).mul_(255).round_().byte().numpy()
+            enhanced = enhancer.enhance_image(frame)
             ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(enhanced, cv2.COLOR_RGB2BGR),
                                     [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             if not ok:
