@@ -7,13 +7,14 @@
     python tracking/test.py avltrack synth_tiny --language shuffled   # each sequence gets another one's sentence
     python tracking/test.py avltrack synth_tiny_halting --halting off  # a halting model at full depth
     python tracking/test.py ostrack synth_tiny --dataset synth_uav_night --enhancer darklighter/Epoch193.pth
+    python tracking/test.py ostrack synth_tiny --backend onnxruntime   # the network exported to ONNX, run by ORT
 
 Results: ``<output root>/test/tracking_results/<tracker>/<param>/<dataset>/<seq>.txt`` (x,y,w,h floats per frame,
 written atomically) and ``<seq>_time.txt`` (seconds per frame); ``--language shuffled|none`` writes to
 ``<param>-lang_shuffled`` / ``<param>-lang_none`` instead (``lib/test/evaluation/language_modes.py``), and
 ``--halting off`` to ``<param>-halting_off`` (both: ``<param>-lang_none-halting_off``; ``variants.py``), and
-``--enhancer W`` (DarkLighter in front: MLKD's teacher) to ``<param>-enh_<W's stem>``. Finished sequences are
-skipped, so a rerun resumes.
+``--enhancer W`` (DarkLighter in front: MLKD's teacher) to ``<param>-enh_<W's stem>``, ``--backend onnxruntime``
+to ``<param>-backend_onnxruntime``. Finished sequences are skipped, so a rerun resumes.
 A failing sequence does not stop the others; its traceback goes to ``errors.log`` in the results folder.
 
 The tracker is built once in this process before anything else runs, so a checkpoint that is not one, or that
@@ -42,7 +43,8 @@ from lib.test.evaluation.language_modes import LANGUAGE_MODES, apply_language_mo
 from lib.test.evaluation.results import claim_results_folder, result_path, results_dir, write_result
 from lib.test.evaluation.running import run_dataset, track_sequence, worker_device
 from lib.test.evaluation.variants import results_param
-from lib.test.tracker.build import build_tracker, resolve_checkpoint, test_halting, tracker_identity, tracker_names
+from lib.test.tracker.build import (BACKENDS, build_tracker, resolve_checkpoint, test_halting, tracker_identity,
+                                    tracker_names)
 from lib.train.run_training import config_name_of
 
 
@@ -64,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="low-light enhancer weights (DarkLighter, e.g. darklighter/Epoch193.pth under "
                              "pretrained_models/) run on every crop first: MLKD's teacher as a tracker; writes to "
                              "<param>-enh_<weights stem>/")
+    parser.add_argument("--backend", choices=BACKENDS, default="pytorch",
+                        help="what runs each frame's network: PyTorch (default) or onnxruntime (the same crops, "
+                             "window and decoding; writes to <param>-backend_onnxruntime/)")
+    parser.add_argument("--onnx", help="--backend onnxruntime: the exported file (tracking/export_onnx.py; refused "
+                                       "if exported from other weights or settings); default <checkpoint>.onnx, "
+                                       "exported when missing or stale")
     parser.add_argument("--threads", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--num_gpus", type=int, default=None,
                         help="GPUs shared round-robin by the workers (default: all visible; 0 = CPU)")
@@ -164,17 +172,18 @@ def main(argv: SequenceType[str] | None = None) -> int:
         sequences = select_sequences(sequences, args.sequence, args.shard)
         param_folder = results_param(config_name_of(args.param), language=args.language,
                                      halting="off" if halts is False else "on",
-                                     enhancer=Path(args.enhancer).stem if args.enhancer else "none")
+                                     enhancer=Path(args.enhancer).stem if args.enhancer else "none",
+                                     backend=args.backend)
         folder = results_dir(args.tracker, param_folder, args.dataset, args.results_root)
         for sequence in sequences:
             result_path(folder, sequence.name)  # a name that would write outside the folder is refused up front
         factory = functools.partial(build_tracker, args.tracker, args.param, str(checkpoint) if checkpoint else None,
-                                    halting=halting, enhancer=args.enhancer)
+                                    halting=halting, enhancer=args.enhancer, backend=args.backend, onnx=args.onnx)
         # built here, before any worker and before the folder is claimed: a checkpoint that does not load into the
         # config is one usage error, whatever --threads (the workers build their own copy)
         tracker = factory(worker_device(0, num_gpus) if in_process else "cpu")
         claim_results_folder(folder, tracker_identity(args.tracker, args.param, checkpoint, args.language, halting,
-                                                      args.enhancer))
+                                                      args.enhancer, args.backend))
     except (KeyError, ValueError, FileNotFoundError) as error:  # config and mixed-results errors are ValueErrors
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2

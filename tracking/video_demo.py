@@ -1,6 +1,7 @@
 """Track one target through a video file or a folder of frames and write an annotated video (or frames).
 
     python tracking/video_demo.py ostrack synth_tiny --input clip.mp4 --init_box 120,80,40,30
+    python tracking/video_demo.py ostrack synth_tiny --input clip.mp4 --init_box 120,80,40,30 --backend onnxruntime
     python tracking/video_demo.py template_matching default --input data/synth_uav/test/synth_test_0000/img \\
         --init_box 269.4,18.1,14.8,21.6 --output demo_frames/
 
@@ -177,9 +178,13 @@ def select_box(first_rgb: np.ndarray) -> np.ndarray:
     return np.array([x, y, w, h], dtype=np.float64)
 
 
-def make_tracker(name: str, param: str, checkpoint: str | None, device: str | None):
+def make_tracker(name: str, param: str, checkpoint: str | None, device: str | None, backend: str = "pytorch",
+                 onnx: str | None = None):
     """Baselines are built here (no torch import, fast start); trained trackers through ``build_tracker``."""
     if name in BASELINES:
+        if backend != "pytorch" or onnx:
+            raise DemoError(f"--backend {backend}: {name} is a baseline without a network; only trained trackers "
+                            f"export")
         return BASELINES[name](device=device or "cpu")
     import torch
     from lib.test.tracker.build import build_tracker
@@ -188,7 +193,7 @@ def make_tracker(name: str, param: str, checkpoint: str | None, device: str | No
     elif device == "cuda" and not torch.cuda.is_available():
         raise DemoError("--device cuda, but CUDA is not available here; use --device cpu")
     try:
-        return build_tracker(name, param, checkpoint, device)
+        return build_tracker(name, param, checkpoint, device, backend=backend, onnx=onnx)
     except KeyError as error:  # its message lists the trackers and the baselines
         raise DemoError(str(error.args[0])) from None
     except (FileNotFoundError, ValueError) as error:
@@ -248,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="an .mp4/.avi file, or a folder for annotated frames "
                                          "(default: <output root>/demo/<input name>_<tracker>.mp4)")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: CUDA when available, else CPU")
+    parser.add_argument("--backend", choices=("pytorch", "onnxruntime"), default="pytorch",
+                        help="what runs each frame's network (onnxruntime: the exported ONNX file, CPU)")
+    parser.add_argument("--onnx", help="--backend onnxruntime: the exported file (default: next to the checkpoint, "
+                                       "exported when missing or stale)")
     parser.add_argument("--max_frames", type=int, help="stop after this many frames (frame 0 included)")
     parser.add_argument("--save_dir", help="output root (else TRACKING_OUTPUT_ROOT, else <project>/output)")
     parser.add_argument("--no_progress", action="store_true", help="no tqdm bar")
@@ -275,7 +284,7 @@ def run(args: argparse.Namespace) -> int:
         if box is None:
             box = select_box(source.first)
         check_box_in_image(box, height, width)
-        tracker = make_tracker(args.tracker, args.param, args.checkpoint, args.device)
+        tracker = make_tracker(args.tracker, args.param, args.checkpoint, args.device, args.backend, args.onnx)
         output = Path(args.output) if args.output else default_output(source, args.tracker)
         times = [start_tracker(tracker, source.first, box, args.sentence)]
         boxes = [box.tolist()]

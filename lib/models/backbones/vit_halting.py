@@ -170,8 +170,11 @@ class HaltingViT(OneStreamViT):
         if token_hook is not None:
             tokens = token_hook(-1, tokens)
         prune = not torch.is_grad_enabled() if self.prune is None else self.prune
-        with packed_linear(False) if prune and not self.pack_linear else nullcontext():
-            mixed, state = self._blocks(tokens, token_hook, prune)
+        if torch.onnx.is_in_onnx_export():
+            mixed, state = self._blocks_exported(tokens, token_hook)
+        else:
+            with packed_linear(False) if prune and not self.pack_linear else nullcontext():
+                mixed, state = self._blocks(tokens, token_hook, prune)
         tokens = self.norm(mixed)
         search = tokens[:, num_template:]
         return {"tokens": tokens, "template_tokens": tokens[:, :num_template], "search_tokens": search,
@@ -203,6 +206,30 @@ class HaltingViT(OneStreamViT):
             else:
                 seq = torch.where(running[..., None], out, seq)  # halted tokens keep their state
             live = None if bool(running.all()) else running
+            if token_hook is not None:
+                seq = token_hook(index, seq)
+        return mixed, state
+
+    def _blocks_exported(self, tokens: Tensor, token_hook: TokenHook | None) -> tuple[Tensor, HaltingState]:
+        """The pruned path as a graph (ONNX export, ``lib/deploy``), batch 1: the running rows are picked with
+        ``nonzero`` (a data-dependent token count the runtime handles), every block runs (on no rows once every
+        token has halted: an empty block adds nothing) and nothing is read back into Python."""
+        batch, num_tokens, dim = tokens.shape
+        if batch != 1:
+            raise ValueError(f"the exported halting path runs one frame at a time (batch 1), got batch {batch}")
+        state = HaltingState.start(batch, num_tokens, tokens.device)
+        mixed = torch.zeros(batch, num_tokens, dim, device=tokens.device, dtype=torch.float32)
+        seq, rows = tokens, torch.arange(num_tokens, device=tokens.device)[None]
+        last_index = len(self.blocks) - 1
+        for index, block in enumerate(self.blocks):
+            out, _ = block(seq)
+            weight = state.step(self._scatter(self._scores(out, index, rows), rows, num_tokens),
+                                index == last_index, self.eps)
+            mixed = self._add_weighted(mixed, weight, out, rows)
+            if index == last_index:
+                break
+            keep = state.running.gather(1, rows)[0].nonzero()[:, 0]  # rows still running, in token order
+            seq, rows = out.index_select(1, keep), rows.index_select(1, keep)
             if token_hook is not None:
                 seq = token_hook(index, seq)
         return mixed, state

@@ -69,7 +69,7 @@ class SearchTokenEliminator:
 
     @property
     def num_remaining(self) -> int:
-        return self.kept_index.shape[1]
+        return int(self.kept_index.shape[1])  # int(): a traced shape (ONNX export) is a tensor; CE's counts are fixed
 
     def scores(self, attention: Tensor, num_tokens: int) -> Tensor:
         """(B, L) attention to each remaining search token, summed over heads and the selected template rows.

@@ -23,4 +23,4 @@ class AVLTrackTracker(OSTrackTracker):
         self.text = self.net.encode_sentence(sentence, self.max_text_len)
 
     def network(self, template: torch.Tensor, search: torch.Tensor) -> dict:
-        return self.net(template, search, text=self.text)
+        return self.runner(template, search, text=self.text)

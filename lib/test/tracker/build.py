@@ -18,6 +18,8 @@ from lib.train.trainers.logging import RunDirs
 from lib.utils.io import file_digest
 from lib.utils.torch_files import weights_mismatch
 
+BACKENDS = ("pytorch", "onnxruntime")  # what runs a tracker's network each frame
+
 
 def default_checkpoint(tracker: str, param: str, epoch: int) -> Path:
     """Where ``tracking/train.py`` left epoch ``epoch`` (TEST.EPOCH) of this config under the output root."""
@@ -96,11 +98,14 @@ def test_halting(tracker: str, param: str, halting: bool | None = None) -> bool 
 
 
 def build_tracker(tracker: str, param: str, checkpoint: str | None = None, device: str = "cpu",
-                  halting: bool | None = None, enhancer: str | None = None):
+                  halting: bool | None = None, enhancer: str | None = None, backend: str = "pytorch",
+                  onnx: str | None = None):
     """A ready tracker: a trained one (config + checkpoint, default epoch TEST.EPOCH) or a baseline by name;
     ``halting`` overrides TEST.HALTING (models with token halting only); ``enhancer`` (DarkLighter weights) puts a
-    low-light enhancer in front of the network, as MLKD's teacher sees the night."""
+    low-light enhancer in front of the network, as MLKD's teacher sees the night; ``backend`` 'onnxruntime' runs
+    each frame's network from the ONNX file ``onnx`` (default: exported next to the checkpoint, ``lib/deploy``)."""
     cfg = test_config(tracker, param, halting)
+    check_backend(tracker, backend, onnx)
     if tracker in _baselines():
         if enhancer:
             raise ValueError(f"--enhancer: {tracker} is a baseline without a network; only trained trackers take it")
@@ -112,14 +117,30 @@ def build_tracker(tracker: str, param: str, checkpoint: str | None = None, devic
     if enhancer:
         from lib.models.enhancer import FrozenEnhancer
         built.use_enhancer(FrozenEnhancer.from_file(enhancer))
+    if backend == "onnxruntime":
+        from lib.deploy.onnx_backend import attach_onnx_backend  # onnx and onnxruntime load only here
+        attach_onnx_backend(built, tracker, cfg, path, onnx)
     return built
 
 
+def check_backend(tracker: str, backend: str, onnx: str | None) -> None:
+    """A usage error for an unknown backend, an ONNX file without onnxruntime, or a baseline under onnxruntime."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    if onnx and backend != "onnxruntime":
+        raise ValueError("--onnx FILE is read by the onnxruntime backend only: add --backend onnxruntime")
+    if backend != "pytorch" and tracker in _baselines():
+        raise ValueError(f"--backend {backend}: {tracker} is a baseline without a network; only trained trackers "
+                         f"export")
+
+
 def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None, language: str = "given",
-                     halting: bool | None = None, enhancer: str | Path | None = None) -> dict:
+                     halting: bool | None = None, enhancer: str | Path | None = None, backend: str = "pytorch"
+                     ) -> dict:
     """What determines a tracker's results: the weights (by content), the test-time settings (``TEST``, with
-    ``halting`` applied; TEST.HALTING only for models that halt, so other models' run.json files stay valid) and
-    which sentences it was given and which enhancer saw its crops (``lib.test.evaluation.variants``)."""
+    ``halting`` applied; TEST.HALTING only for models that halt, so other models' run.json files stay valid),
+    which sentences it was given, which enhancer saw its crops (``lib.test.evaluation.variants``) and which backend
+    ran its network (recorded only when not PyTorch, so earlier run.json files stay valid)."""
     cfg = test_config(tracker, param, halting)
     if cfg is None:
         return {"tracker": tracker, "language": language}
@@ -131,4 +152,6 @@ def tracker_identity(tracker: str, param: str, checkpoint: str | Path | None, la
     if enhancer:  # only then: the run.json files of runs without one stay valid
         from lib.models.backbones.pretrained import resolve_pretrained_path
         identity["enhancer_blake2b"] = file_digest(resolve_pretrained_path(enhancer))
+    if backend != "pytorch":
+        identity["backend"] = backend
     return identity

@@ -47,6 +47,7 @@ class OSTrackTracker:
         self.state: np.ndarray | None = None
         self.sentence: str | None = None
         self.enhancer: torch.nn.Module | None = None  # a low-light enhancer on every crop (MLKD's teacher)
+        self.runner = self.net  # what runs the network each frame: the PyTorch module, or an onnxruntime session
 
     def use_enhancer(self, enhancer: torch.nn.Module) -> None:
         """Enhance every crop before the network sees it (the template once, at ``initialize``)."""
@@ -57,13 +58,18 @@ class OSTrackTracker:
         x = normalize_image(crop).unsqueeze(0).to(self.device)
         return x if self.enhancer is None else self.enhancer(x)
 
+    def use_network(self, runner) -> None:
+        """Run each frame's network with ``runner`` (called as the module is, e.g. ``lib.deploy.OnnxNetwork``);
+        ``self.net`` stays for what is not per frame (a language tracker's sentence encoding)."""
+        self.runner = runner
+
     def encode_sentence(self, sentence: str | None) -> None:
         """Called once per sequence (language trackers encode the text here, never per frame)."""
         self.sentence = sentence
 
     def network(self, template: torch.Tensor, search: torch.Tensor) -> dict:
         """One forward of the network on a template and a search crop (language trackers add the sentence)."""
-        return self.net(template, search)
+        return self.runner(template, search)
 
     def initialize(self, image: np.ndarray, box, sentence: str | None = None) -> None:
         crop, _, _ = sample_target(image, box, self.test.TEMPLATE_FACTOR, self.test.TEMPLATE_SIZE)
