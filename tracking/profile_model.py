@@ -6,6 +6,7 @@
     python tracking/profile_model.py --script avltrack --config synth_tiny_halting --checkpoint auto \\
         --frames synth_uav --sequence synth_test_000          # a trained model on real frames, its sentence
     python tracking/profile_model.py --script avltrack --config avltrack_tiny_224 --mean_depth 6 --json
+    python tracking/profile_model.py --script ostrack --config synth_tiny --backend onnxruntime   # vs onnxruntime
 
 * inputs: random tensors at the config's TEST sizes, or with ``--frames`` real frames cropped as the tracker crops
   them (the template from frame 0; the search regions of the next ``--num_frames`` frames around their
@@ -19,6 +20,9 @@
   figures above; the same run then times halting off and on interleaved, with the mean depth (blocks per token)
   and FLOPs of each. ``--mean_depth D`` adds the pruned path with the halting depths forced to spread over the
   blocks with mean D (the learned gate ignored): what halting at that depth saves, whatever the weights.
+* ``--backend onnxruntime``: the per-frame network (crops and encoded sentence in, score / size / offset maps
+  out; ``lib/deploy``) exported to a temporary ONNX file and timed in onnxruntime against the same network in
+  PyTorch eager, interleaved, with the largest map difference; a halting model exports and times each path.
 * matmul ceiling: the best fp32 GFLOP/s of plain ``torch.mm`` over GEMMs shaped like the model's
   ((N x C) @ (C x 3C), (N x C) @ (C x 4C), (N x 4C) @ (4C x C), N = template + search tokens) and a 2048^3
   square one, timed interleaved with the forwards so both see the same machine load.
@@ -55,6 +59,7 @@ from lib.models.layers.linear import set_packed_linear  # noqa: E402
 from lib.paths import apply_cli_roots  # noqa: E402
 
 SQUARE_GEMM = 2048
+BACKEND_BLOCK = 10  # --backend onnxruntime: forwards per runner in a row
 DEFAULT_SENTENCE = "the red van left of the blue truck, moving down"
 
 
@@ -91,6 +96,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="low-light enhancer weights (DarkLighter) on the crops first, as MLKD's teacher tracks: "
                              "the template is enhanced once (not timed), the search crop every frame (timed and "
                              "counted)")
+    parser.add_argument("--backend", choices=("pytorch", "onnxruntime"), default="pytorch",
+                        help="onnxruntime: also export the per-frame network to ONNX (a temporary file) and time it "
+                             "in onnxruntime against PyTorch eager, interleaved (each halting path of a halting model)")
     parser.add_argument("--data_root", help="dataset root (else TRACKING_DATA_ROOT, else <project>/data)")
     parser.add_argument("--save_dir", help="output root for --checkpoint auto (else TRACKING_OUTPUT_ROOT)")
     args = parser.parse_args(argv)
@@ -98,6 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--num_frames must be at least 1")
     if args.backbone_only and (args.checkpoint or args.enhancer):
         parser.error("--checkpoint and --enhancer need a whole tracker; drop --backbone_only")
+    if args.backend != "pytorch" and (args.backbone_only or args.enhancer or args.device != "cpu"):
+        parser.error("--backend onnxruntime times a whole tracker's network on the CPU: drop --backbone_only, "
+                     "--enhancer and --device cuda")
     return args
 
 
@@ -369,6 +380,72 @@ def halting_comparison(model: nn.Module, frames: list[tuple], mean_depth: int | 
     return result
 
 
+def backend_comparison(model: nn.Module, frames: list[tuple], mean_depth: int | None, repeats: int, warmup: int,
+                       threads: int) -> dict:
+    """{path: {pytorch_ms, onnxruntime_ms, max_abs_diff, export_s}}: the per-frame network (``lib/deploy``) in
+    PyTorch eager and exported to ONNX in onnxruntime, timed interleaved in blocks (another runner first each time);
+    one path ('network') or, for a model whose tokens halt, 'off', 'on' and with ``mean_depth`` 'forced' (each its
+    own graph: halting is part of it)."""
+    from lib.deploy.frame_network import FrameNetwork
+    from lib.deploy.onnx_backend import OnnxNetwork
+    from lib.deploy.onnx_export import export_frame_network
+    from lib.models.backbones.vit_halting import spread_depths
+    net, text = inner_model(model), getattr(model, "text", None)
+    backbone = backbone_of(model)
+    paths: dict[str, tuple | None] = {"network": None}
+    if hasattr(backbone, "force_depth"):
+        paths = {"off": (False, None), "on": (True, None)}
+        if mean_depth is not None:
+            num_tokens = backbone.num_template_tokens + backbone.num_search_tokens
+            paths["forced"] = (True, spread_depths(mean_depth, len(backbone.blocks), num_tokens,
+                                                   torch.Generator().manual_seed(0)))
+    saved = (getattr(backbone, "halting", None), getattr(backbone, "forced_depth", None))
+    frame_net = FrameNetwork(net).eval()
+    inputs = [frame_net.inputs(z, x, text) for z, x in frames]
+
+    def use(path: str) -> None:
+        if paths[path] is not None:
+            backbone.halting = paths[path][0]
+            backbone.force_depth(paths[path][1])
+
+    result, sessions = {}, {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="profile_onnx_") as folder:
+            for path in paths:
+                use(path)
+                start = time.perf_counter()
+                file = export_frame_network(frame_net, inputs[0], Path(folder) / f"{path}.onnx", {})
+                sessions[path] = OnnxNetwork(file, threads=threads)
+                result[path] = {"export_s": time.perf_counter() - start, "max_abs_diff": 0.0,
+                                "pytorch": [], "onnxruntime": []}
+                with torch.inference_mode():
+                    for (z, x), values in zip(frames, inputs):
+                        got = sessions[path](z, x, text)
+                        diff = max(float((got[n] - e).abs().max()) for n, e in zip(got, frame_net(*values)))
+                        result[path]["max_abs_diff"] = max(result[path]["max_abs_diff"], diff)
+            # in blocks of BACKEND_BLOCK forwards per runner, not alternating every forward: onnxruntime's threads
+            # busy-wait for a moment after each run (its default, kept), which would slow the PyTorch forward after it
+            runners = [(path, "pytorch") for path in paths] + [(path, "onnxruntime") for path in paths]
+            with torch.inference_mode():
+                for i in range(-(-(warmup + repeats) // BACKEND_BLOCK)):
+                    for path, backend in runners[i % len(runners):] + runners[:i % len(runners)]:
+                        use(path)
+                        for k in range(i * BACKEND_BLOCK, (i + 1) * BACKEND_BLOCK):
+                            frame = k % len(frames)
+                            run = ((lambda: frame_net(*inputs[frame])) if backend == "pytorch"
+                                   else (lambda: sessions[path](*frames[frame], text)))
+                            elapsed = timed(run, lambda: None)
+                            if k >= warmup:
+                                result[path][backend].append(elapsed)
+    finally:
+        if saved[0] is not None:
+            backbone.halting, backbone.forced_depth = saved
+    for row in result.values():
+        for backend in ("pytorch", "onnxruntime"):
+            row[f"{backend}_ms"] = statistics.median(row.pop(backend)) * 1e3
+    return result
+
+
 def trace(model: nn.Module, inputs: tuple, rows: int = 15) -> str:
     from torch.profiler import profile
     with torch.inference_mode():
@@ -459,6 +536,17 @@ def main(argv: list[str] | None = None) -> dict:
                 row = halting[path]
                 print(f"  {label:24s} mean depth {row['mean_depth']:5.2f}  {row['flops'] / 1e9:.3f} GFLOPs  "
                       f"{row['latency_ms']:.2f} ms  ({row['latency_ms'] / off:.0%} of off)")
+    backends = None
+    if args.backend == "onnxruntime":
+        backends = backend_comparison(model, frames, args.mean_depth, args.repeats, args.warmup, args.threads)
+        print(f"backends, the per-frame network interleaved in one run (median of {args.repeats}, {args.threads} "
+              f"threads each):")
+        for path, row in backends.items():
+            label = {"network": "", "off": "halting off ", "on": "halting on ",
+                     "forced": f"halting forced to mean depth {args.mean_depth} "}[path]
+            print(f"  {label}PyTorch eager {row['pytorch_ms']:.2f} ms, onnxruntime {row['onnxruntime_ms']:.2f} ms: "
+                  f"{row['pytorch_ms'] / row['onnxruntime_ms']:.2f}x  (max |map difference| "
+                  f"{row['max_abs_diff']:.1e}, exported in {row['export_s']:.1f} s)")
     if args.trace:
         print(trace(model, frames[0]))
     result = {"params": params, "params_inference": params_inference, "flops": flops,
@@ -468,7 +556,7 @@ def main(argv: list[str] | None = None) -> dict:
               "flops_by_op": flops_by_op, "machine_load": machine, "threads": args.threads,
               "device": device.type, "backbone_only": args.backbone_only, "sentence_encode_ms": encode_ms,
               "inputs": source, "num_frames": len(frames), "checkpoint": args.checkpoint, "halting": halting,
-              "enhancer": args.enhancer}
+              "enhancer": args.enhancer, "backends": backends}
     if args.json:
         print(json.dumps(result))
     return result
