@@ -7,13 +7,15 @@ adds them up: the block where ``c`` reaches ``1 - eps`` is the token's last, and
 token a mix of its block outputs whose weights sum to one. A halted token leaves the attention as a key and what
 later blocks compute for it is discarded, so it gets no gradient from the blocks after its last one.
 
-Two paths compute the same outputs (to float rounding):
+Three paths compute the same outputs (to float rounding):
 
 * masked (autograd on: training, any batch): every block runs on all tokens; halted tokens are removed as keys
   through the ``attn_mask`` the blocks accept and their state is frozen (``torch.where``);
 * pruned (autograd off: tracking, validation): halted tokens are gathered away, so later blocks run on fewer
   tokens. Each sample keeps its own tokens; a batch is padded to its longest sample, the padding masked as keys
-  (at batch 1, what a tracker runs, there is never padding). Outputs go back to the original token order.
+  (at batch 1, what a tracker runs, there is never padding). Outputs go back to the original token order;
+* exported (ONNX export, batch 1): the pruned path written as a graph, the running rows picked by ``nonzero``, so
+  the runtime follows the data-dependent token count (``_blocks_exported``).
 
 The language fusion of AVLTrack re-enters through ``token_hook(index, tokens)``, on the running state passed to
 the next block (as in the reference), never on the weighted sum; with pruning it sees the running tokens only.
@@ -213,26 +215,31 @@ class HaltingViT(OneStreamViT):
     def _blocks_exported(self, tokens: Tensor, token_hook: TokenHook | None) -> tuple[Tensor, HaltingState]:
         """The pruned path as a graph (ONNX export, ``lib/deploy``), batch 1: the running rows are picked with
         ``nonzero`` (a data-dependent token count the runtime handles), every block runs (on no rows once every
-        token has halted: an empty block adds nothing) and nothing is read back into Python."""
-        batch, num_tokens, dim = tokens.shape
+        token has halted: an empty block adds nothing) and nothing is read back into Python. Each row's weighted
+        sum travels with it; a token's sum leaves with it when it halts, and the halted sums are put back in token
+        order once at the end (a gather: scattering every block costs more than a block in onnxruntime)."""
+        batch, num_tokens, _ = tokens.shape
         if batch != 1:
             raise ValueError(f"the exported halting path runs one frame at a time (batch 1), got batch {batch}")
         state = HaltingState.start(batch, num_tokens, tokens.device)
-        mixed = torch.zeros(batch, num_tokens, dim, device=tokens.device, dtype=torch.float32)
         seq, rows = tokens, torch.arange(num_tokens, device=tokens.device)[None]
-        last_index = len(self.blocks) - 1
+        mixed = torch.zeros_like(tokens, dtype=torch.float32)  # the weighted sum of each row of ``seq``
+        halted_sums, halted_rows = [], []
         for index, block in enumerate(self.blocks):
             out, _ = block(seq)
             weight = state.step(self._scatter(self._scores(out, index, rows), rows, num_tokens),
-                                index == last_index, self.eps)
-            mixed = self._add_weighted(mixed, weight, out, rows)
-            if index == last_index:
-                break
-            keep = state.running.gather(1, rows)[0].nonzero()[:, 0]  # rows still running, in token order
-            seq, rows = out.index_select(1, keep), rows.index_select(1, keep)
-            if token_hook is not None:
+                                index == len(self.blocks) - 1, self.eps)
+            mixed = torch.addcmul(mixed, weight.gather(1, rows)[..., None], out.float())
+            running = state.running.gather(1, rows)[0]
+            halts = (~running).nonzero()[:, 0]
+            halted_sums.append(mixed.index_select(1, halts))
+            halted_rows.append(rows.index_select(1, halts))
+            keep = running.nonzero()[:, 0]  # rows still running, in token order
+            seq, rows, mixed = out.index_select(1, keep), rows.index_select(1, keep), mixed.index_select(1, keep)
+            if token_hook is not None and index < len(self.blocks) - 1:
                 seq = token_hook(index, seq)
-        return mixed, state
+        order = torch.cat(halted_rows, dim=1)[0].argsort()  # every token halts exactly once: a permutation
+        return torch.cat(halted_sums, dim=1).index_select(1, order), state
 
     def _scores(self, out: Tensor, index: int, rows: Tensor | None) -> Tensor:
         """Halting scores (B, n) of the rows of ``out``: the gate, or 1 at the forced depth."""
