@@ -36,8 +36,8 @@ class DyingTracker:
         return {"box": self.box}
 
 
-def build_dying_tracker(tracker, param, checkpoint=None, device="cpu", halting=None, enhancer=None, kill_x=0.0,
-                        wait_for=""):
+def build_dying_tracker(tracker, param, checkpoint=None, device="cpu", halting=None, enhancer=None,
+                        backend="pytorch", onnx=None, kill_x=0.0, wait_for=""):
     """Stands in for ``lib.test.tracker.build.build_tracker``."""
     return DyingTracker(kill_x, wait_for)
 

@@ -17,8 +17,8 @@ from lib.paths import PROJECT_ROOT
 
 pytest.importorskip("onnxruntime")
 
-from lib.deploy.frame_network import OUTPUT_NAMES, FrameNetwork  # noqa: E402
-from lib.deploy.onnx_backend import OnnxNetwork  # noqa: E402
+from lib.deploy.frame_network import FrameNetwork  # noqa: E402
+from lib.deploy.onnx_backend import OnnxNetwork, map_differences  # noqa: E402
 from lib.deploy.onnx_export import OnnxFileError, check_onnx_file, export_frame_network, read_record  # noqa: E402
 from lib.test.tracker.build import build_tracker  # noqa: E402
 
@@ -41,13 +41,7 @@ def crops(seed: int, count: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
 
 
 def max_map_difference(frame_net: FrameNetwork, session: OnnxNetwork, frames, text=None) -> float:
-    worst = 0.0
-    with torch.inference_mode():
-        for template, search in frames:
-            expected = frame_net(*frame_net.inputs(template, search, text))
-            got = session(template, search, text)
-            worst = max(worst, max(float((got[n] - e).abs().max()) for n, e in zip(OUTPUT_NAMES, expected)))
-    return worst
+    return max(map_differences(frame_net, session, frames, text).values())
 
 
 @pytest.mark.parametrize("name,family,yaml_text", [
@@ -130,23 +124,24 @@ def test_the_backend_tracks_a_synthuav_sequence_to_the_same_boxes(tmp_path):
     assert (tmp_path / "tiny.onnx").is_file()  # exported on the fly beside the checkpoint
 
 
-def test_a_missing_or_stale_onnx_file_is_refused(tmp_path):
+def test_a_missing_or_stale_onnx_file_is_refused(tmp_path, train_dataset_writers):
     config, checkpoint, _ = save_tiny_tracker(tmp_path, OSTRACK, "a")
     _, other_checkpoint, _ = save_tiny_tracker(tmp_path, OSTRACK, "b", seed=1)
+    sequence = tmp_path / "seq"  # a VOT-layout sequence for export_onnx.py's parity check
+    for i in range(1, 5):
+        train_dataset_writers.write_jpeg(sequence / f"{i:08d}.jpg", seed=i, size=(96, 128))
+    (sequence / "groundtruth.txt").write_text("".join(f"{40 + 2 * i},{30 + i},24,20\n" for i in range(4)))
     exported = tmp_path / "a.onnx"
     done = subprocess.run([sys.executable, str(PROJECT_ROOT / "tracking" / "export_onnx.py"), "ostrack", str(config),
-                           "--checkpoint", str(checkpoint), "--out", str(exported), "--dataset",
-                           f"vot:{PROJECT_ROOT.parent / 'shared/data/vot_bag'}"]
-                          if (PROJECT_ROOT.parent / "shared/data/vot_bag").is_dir() else
-                          [sys.executable, "-c", "import sys; from lib.test.tracker.build import build_tracker; "
-                           f"build_tracker('ostrack', {str(config)!r}, {str(checkpoint)!r}, backend='onnxruntime')"],
+                           "--checkpoint", str(checkpoint), "--out", str(exported), "--dataset", f"vot:{sequence}"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert exported.is_file()
+    assert "parity on vot/seq frames 0 and 1..3 (3 search crops)" in done.stdout and exported.is_file()
     with pytest.raises(OnnxFileError, match=r"stale ONNX file .*a\.onnx.*checkpoint_blake2b"):
         build_tracker("ostrack", str(config), str(other_checkpoint), backend="onnxruntime", onnx=str(exported))
     with pytest.raises(OnnxFileError, match=r"ONNX file not found: .*missing\.onnx.*export_onnx\.py"):
-        build_tracker("ostrack", str(config), str(checkpoint), backend="onnxruntime", onnx=str(tmp_path / "missing.onnx"))
+        build_tracker("ostrack", str(config), str(checkpoint), backend="onnxruntime",
+                      onnx=str(tmp_path / "missing.onnx"))
     with pytest.raises(ValueError, match="--onnx FILE is read by the onnxruntime backend only"):
         build_tracker("ostrack", str(config), str(checkpoint), onnx=str(exported))
     (tmp_path / "junk.onnx").write_text("not a model")
@@ -159,8 +154,9 @@ def test_a_missing_or_stale_onnx_file_is_refused(tmp_path):
     assert tracker.runner.path == stale
     assert read_record(stale)["checkpoint_blake2b"] != read_record(exported)["checkpoint_blake2b"]
     done = run_test_py("ostrack", config, "--checkpoint", other_checkpoint, "--backend", "onnxruntime", "--onnx",
-                       exported, "--dataset", "vot:/nonexistent", "--save_dir", tmp_path / "out")
-    assert done.returncode == 2 and "error:" in done.stderr
+                       exported, "--dataset", f"vot:{sequence}", "--save_dir", tmp_path / "out")
+    assert done.returncode == 2 and "error: stale ONNX file" in done.stderr
+    assert not (tmp_path / "out/test/tracking_results").exists()  # refused before any folder was claimed
 
 
 def test_the_pytorch_path_never_imports_onnx(tmp_path):
@@ -172,3 +168,46 @@ def test_the_pytorch_path_never_imports_onnx(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_profile_model_times_both_backends_on_each_halting_path(tmp_path, capsys):
+    from tracking.profile_model import main
+    config, checkpoint, _ = save_tiny_tracker(tmp_path, AVLTRACK.format(halting="true", test_halting="true"), "halt",
+                                              family="avltrack")
+    threads = torch.get_num_threads()
+    try:
+        result = main(["--script", "avltrack", "--config", str(config), "--checkpoint", str(checkpoint),
+                       "--backend", "onnxruntime", "--mean_depth", "2", "--repeats", "2", "--warmup", "1", "--json"])
+    finally:
+        torch.set_num_threads(threads)
+    assert set(result["backends"]) == {"off", "on", "forced"}
+    for row in result["backends"].values():
+        assert row["max_abs_diff"] < 1e-4 and row["pytorch_ms"] > 0 and row["onnxruntime_ms"] > 0
+    assert "halting forced to mean depth 2 PyTorch eager" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--script", "ostrack", "--backbone_only", "--backend", "onnxruntime"])
+
+
+def test_video_demo_runs_the_network_in_onnxruntime(tmp_path):
+    import cv2
+
+    from tracking.video_demo import main
+    config, checkpoint, _ = save_tiny_tracker(tmp_path, OSTRACK, "tiny")
+    frames = tmp_path / "clip"
+    frames.mkdir()
+    rng = np.random.default_rng(0)
+    background = cv2.resize(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), (160, 120))
+    for i in range(8):
+        image = background.copy()
+        image[30 + 2 * i:50 + 2 * i, 40 + 3 * i:60 + 3 * i] = 255
+        cv2.imwrite(str(frames / f"{i + 1:04d}.jpg"), image)
+    boxes = {}
+    for backend in ("pytorch", "onnxruntime"):
+        out = tmp_path / f"{backend}.avi"
+        assert main(["ostrack", str(config), "--checkpoint", str(checkpoint), "--input", str(frames), "--init_box",
+                     "40,30,20,20", "--output", str(out), "--device", "cpu", "--backend", backend,
+                     "--no_progress"]) == 0
+        boxes[backend] = np.loadtxt(tmp_path / f"{backend}_boxes.txt", delimiter=",", ndmin=2)
+    assert boxes["pytorch"].shape == (8, 4) and np.abs(boxes["pytorch"] - boxes["onnxruntime"]).max() < 0.5
+    assert main(["static_box", "-", "--input", str(frames), "--init_box", "40,30,20,20", "--backend",
+                 "onnxruntime"]) == 2

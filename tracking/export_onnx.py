@@ -49,31 +49,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def parity(frame_net, session, crops, text) -> dict[str, float]:
-    """Largest absolute difference of each output map between PyTorch and onnxruntime over the crops."""
-    from lib.deploy.frame_network import OUTPUT_NAMES
-    from lib.train.data.transforms import normalize_image
-    template = normalize_image(crops.template).unsqueeze(0)
-    worst = dict.fromkeys(OUTPUT_NAMES, 0.0)
-    with torch.inference_mode():
-        for search in crops.searches:
-            search = normalize_image(search).unsqueeze(0)
-            expected = dict(zip(OUTPUT_NAMES, frame_net(*frame_net.inputs(template, search, text))))
-            got = session(template, search, text)
-            for name in OUTPUT_NAMES:
-                worst[name] = max(worst[name], float((got[name] - expected[name]).abs().max()))
-    return worst
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     apply_cli_roots(args.data_root, args.save_dir)
     torch.set_num_threads(args.threads)
     from lib.deploy.frame_network import FrameNetwork
-    from lib.deploy.onnx_backend import OnnxNetwork, default_onnx_path, network_record
+    from lib.deploy.onnx_backend import OnnxNetwork, default_onnx_path, map_differences, network_record
     from lib.deploy.onnx_export import OPSET, export_frame_network
     from lib.test.tracker.build import build_tracker, resolve_checkpoint, test_config
     from lib.test.tracker.crops import sequence_crops
+    from lib.train.data.transforms import normalize_image
     try:
         halting = None if args.halting is None else args.halting == "on"
         cfg = test_config(args.tracker, args.param, halting)
@@ -98,7 +83,9 @@ def main(argv=None) -> int:
     print(f"exported {args.tracker}/{args.param} ({checkpoint}) -> {out}: opset {OPSET}, {out.stat().st_size / 1e6:.1f}"
           f" MB, {seconds:.1f} s{halts[record['halting']]}; checked with onnx.checker")
     print(f"inputs: {', '.join(frame_net.input_names)}; outputs: score_map, size_map, offset_map")
-    worst = parity(frame_net, OnnxNetwork(out, threads=args.threads), crops, text)
+    template = normalize_image(crops.template).unsqueeze(0)
+    frames = [(template, normalize_image(search).unsqueeze(0)) for search in crops.searches]
+    worst = map_differences(frame_net, OnnxNetwork(out, threads=args.threads), frames, text)
     print(f"parity on {crops.source} ({len(crops.searches)} search crops"
           f"{', its sentence' if text is not None else ''}): max |onnxruntime - pytorch| "
           + ", ".join(f"{name} {value:.2e}" for name, value in worst.items()))

@@ -387,7 +387,7 @@ def backend_comparison(model: nn.Module, frames: list[tuple], mean_depth: int | 
     one path ('network') or, for a model whose tokens halt, 'off', 'on' and with ``mean_depth`` 'forced' (each its
     own graph: halting is part of it)."""
     from lib.deploy.frame_network import FrameNetwork
-    from lib.deploy.onnx_backend import OnnxNetwork
+    from lib.deploy.onnx_backend import OnnxNetwork, map_differences
     from lib.deploy.onnx_export import export_frame_network
     from lib.models.backbones.vit_halting import spread_depths
     net, text = inner_model(model), getattr(model, "text", None)
@@ -416,13 +416,8 @@ def backend_comparison(model: nn.Module, frames: list[tuple], mean_depth: int | 
                 start = time.perf_counter()
                 file = export_frame_network(frame_net, inputs[0], Path(folder) / f"{path}.onnx", {})
                 sessions[path] = OnnxNetwork(file, threads=threads)
-                result[path] = {"export_s": time.perf_counter() - start, "max_abs_diff": 0.0,
-                                "pytorch": [], "onnxruntime": []}
-                with torch.inference_mode():
-                    for (z, x), values in zip(frames, inputs):
-                        got = sessions[path](z, x, text)
-                        diff = max(float((got[n] - e).abs().max()) for n, e in zip(got, frame_net(*values)))
-                        result[path]["max_abs_diff"] = max(result[path]["max_abs_diff"], diff)
+                result[path] = {"export_s": time.perf_counter() - start, "pytorch": [], "onnxruntime": [],
+                                "max_abs_diff": max(map_differences(frame_net, sessions[path], frames, text).values())}
             # in blocks of BACKEND_BLOCK forwards per runner, not alternating every forward: onnxruntime's threads
             # busy-wait for a moment after each run (its default, kept), which would slow the PyTorch forward after it
             runners = [(path, "pytorch") for path in paths] + [(path, "onnxruntime") for path in paths]

@@ -21,6 +21,9 @@ TEXT_INPUTS = ("text_tokens", "text_mask", "text_valid")
 
 
 class FrameNetwork(nn.Module):
+    """``net``'s per-frame forward with tensors in and the three maps out, in ``input_names`` / ``OUTPUT_NAMES``
+    order: what ``torch.onnx.export`` traces and what the PyTorch side of a parity check runs."""
+
     def __init__(self, net: nn.Module):
         super().__init__()
         self.reads_text = isinstance(net, AVLTrack)

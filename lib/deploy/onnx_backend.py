@@ -20,6 +20,7 @@ from lib.deploy.onnx_export import OnnxFileError, check_onnx_file, export_frame_
 from lib.models.avltrack import EncodedText, has_halting
 from lib.utils.io import file_digest
 
+
 def network_record(tracker: str, cfg, checkpoint: str | Path) -> dict:
     """What an exported frame network depends on: the family, the checkpoint (by content) and the test-time
     settings that change the graph."""
@@ -52,12 +53,28 @@ class OnnxNetwork:
         self.device = torch.device(device)
 
     def __call__(self, template: Tensor, search: Tensor, text: EncodedText | None = None) -> dict:
-        values = [template, search] + ([text.tokens, text.mask, text.valid] if len(self.input_names) > 2 else [])
-        if len(self.input_names) > 2 and text is None:
-            raise ValueError(f"{self.path} reads a sentence: pass the encoded text")
+        values = [template, search]
+        if len(self.input_names) > 2:  # a language tracker's graph
+            if text is None:
+                raise ValueError(f"{self.path} reads a sentence: pass the encoded text")
+            values += [text.tokens, text.mask, text.valid]
         feeds = {name: np.ascontiguousarray(v.detach().cpu().numpy()) for name, v in zip(self.input_names, values)}
         outputs = self.session.run(list(OUTPUT_NAMES), feeds)
         return {name: torch.from_numpy(value).to(self.device) for name, value in zip(OUTPUT_NAMES, outputs)}
+
+
+@torch.inference_mode()
+def map_differences(frame_net: FrameNetwork, runner: OnnxNetwork, frames, text: EncodedText | None = None
+                    ) -> dict[str, float]:
+    """{map name: largest absolute difference} between PyTorch (``frame_net``) and ``runner`` over ``frames``, a list
+    of (template, search) crops, with an encoded sentence for a language tracker."""
+    worst = dict.fromkeys(OUTPUT_NAMES, 0.0)
+    for template, search in frames:
+        expected = dict(zip(OUTPUT_NAMES, frame_net(*frame_net.inputs(template, search, text))))
+        got = runner(template, search, text)
+        for name in OUTPUT_NAMES:
+            worst[name] = max(worst[name], float((got[name] - expected[name]).abs().max()))
+    return worst
 
 
 def ensure_exported(built, record: dict, onnx: str | Path | None, checkpoint: str | Path, max_text_len=None) -> Path:
