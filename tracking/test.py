@@ -24,7 +24,8 @@ the sequences it was tracking are reported lost, finished results are kept and a
 
 Exit status: 0 when every sequence has a result, 1 when some failed or were lost with a worker, 2 on a usage error
 (unknown tracker, config, dataset or sequence, a sequence name that would leave the results folder, a missing
-checkpoint or one that does not load into the config, a results folder made by other weights or test settings).
+checkpoint or one that does not load into the config, a results folder made by other weights or test settings,
+a missing or stale ``--onnx`` file).
 """
 from __future__ import annotations
 
