@@ -91,7 +91,11 @@ def ensure_exported(built, record: dict, onnx: str | Path | None, checkpoint: st
         reason = "missing" if not path.is_file() else f"stale ({err})"
     print(f"exporting the frame network to {path} ({reason})", file=sys.stderr)
     frame_net = FrameNetwork(built.net)
-    export_frame_network(frame_net, frame_net.example_inputs(built.test, max_text_len), path, record)
+    try:
+        export_frame_network(frame_net, frame_net.example_inputs(built.test, max_text_len), path, record)
+    except OSError as err:  # e.g. a read-only folder of downloaded weights
+        raise OnnxFileError(f"cannot write the ONNX file beside the checkpoint ({err}); export it elsewhere with "
+                            f"'python tracking/export_onnx.py ... --out FILE' and pass --onnx FILE") from None
     return path
 
 
