@@ -82,6 +82,19 @@ def test_halting_exports_with_data_dependent_token_counts(tmp_path):
     assert max_map_difference(frame_net, OnnxNetwork(path, threads=1), frames, text) < 1e-4
 
 
+def test_a_graph_whose_tokens_all_halt_after_the_first_block_runs_the_rest_on_no_tokens(tmp_path):
+    yaml_text = AVLTRACK.format(halting="true", test_halting="true").replace("GATE_BIAS: 1.0", "GATE_BIAS: -30.0")
+    config, checkpoint, _ = save_tiny_tracker(tmp_path, yaml_text, "halt", family="avltrack")
+    tracker = build_tracker("avltrack", str(config), str(checkpoint))
+    frame_net = FrameNetwork(tracker.net)
+    text = tracker.net.encode_sentence("a red van", 16)
+    frames = crops(5)
+    with torch.inference_mode():
+        assert all(float(tracker.net(z, x, text=text)["backbone"]["halting"]["depth"].max()) == 1.0 for z, x in frames)
+    path = export_frame_network(frame_net, frame_net.inputs(*frames[0], text), tmp_path / "h.onnx", {})
+    assert max_map_difference(frame_net, OnnxNetwork(path, threads=1), frames, text) < 1e-4
+
+
 def test_an_mlkd_student_exports(tmp_path):
     teacher, _, _ = save_tiny_tracker(tmp_path, OSTRACK, "teacher")
     pool = ("MODEL:\n  HEAD: {NUM_CHANNELS: 16}\n" + SIZES.replace("SEARCH_SIZE: 64}", "SEARCH_SIZE: 64, STUDENT: 1}")

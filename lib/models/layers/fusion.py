@@ -51,5 +51,5 @@ class LanguageCrossAttention(nn.Module):
         else:
             attended = F.scaled_dot_product_attention(q, k, v, attn_mask=keys)
         batch, _, num, _ = attended.shape
-        update = self.proj(attended.transpose(1, 2).reshape(batch, num, -1)) * self.gain
+        update = self.proj(attended.transpose(1, 2).reshape(batch, num, self.num_heads * self.head_dim)) * self.gain
         return vision + update * text_valid.to(update.dtype)[:, None, None]
