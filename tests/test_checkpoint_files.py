@@ -47,3 +47,14 @@ def test_a_pretrained_file_that_is_not_one_is_named_and_explained(bad_files):
         message = str(error.value)
         assert message.startswith(f"{path} is not a") and "pretrained weights file" in message and says in message
         assert "weights_only" not in message
+
+
+def test_the_same_state_saved_twice_gives_the_same_bytes(tmp_path):
+    """Result folders are keyed on the checkpoint's digest: re-exporting the same weights must not change it."""
+    import torch
+
+    from lib.train.trainers.checkpoint import save_checkpoint
+    from lib.utils.io import file_digest
+    state = {"net": {"w": torch.arange(6.0).reshape(2, 3)}, "epoch": 3}
+    first, second = save_checkpoint(tmp_path / "a.pth", state), save_checkpoint(tmp_path / "b" / "a.pth", state)
+    assert file_digest(first) == file_digest(second)

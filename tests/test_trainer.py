@@ -111,9 +111,8 @@ def test_cosine_reaches_min_ratio_on_last_iteration():
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     target = ckpt.checkpoint_path(tmp_path, 3)
 
-    def broken_save(obj, path):
-        with open(path, "wb") as fh:
-            fh.write(b"half a checkpoint")
+    def broken_save(obj, handle):
+        handle.write(b"half a checkpoint")
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)

@@ -53,9 +53,13 @@ def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """Write ``state`` to a temp file beside ``path`` and rename it: a crash never leaves half a checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """Write ``state`` to a temp file beside ``path`` and rename it: a crash never leaves half a checkpoint.
+
+    Through a file object: given a path, torch.save names the archive's folder after the (random) temp file, so the
+    same state would give other bytes each time, and a re-exported checkpoint (``select_student.py`` run again)
+    another digest than the results made with it."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(state, handle)
     return Path(path)
 
 
