@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a 
 import torch  # noqa: E402
 
 from lib.config import load_config  # noqa: E402
-from lib.models.backbones.vit_halting import HaltingViT, packed_linear, spread_depths  # noqa: E402
+from lib.models.backbones.vit_halting import HaltingViT, spread_depths  # noqa: E402
+from lib.models.layers.linear import packed_linear  # noqa: E402
 from tracking.profile_model import MachineLoad  # noqa: E402
 
 

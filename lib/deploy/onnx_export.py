@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from lib.deploy.frame_network import OUTPUT_NAMES, FrameNetwork
-from lib.models.layers.linear import set_packed_linear
+from lib.models.layers.linear import packed_linear
 from lib.utils.io import atomic_path
 
 OPSET = 18
@@ -36,15 +36,11 @@ def export_frame_network(frame_net: FrameNetwork, inputs: tuple, path: str | Pat
     path = Path(path)
     dynamic_axes = {"text_tokens": {1: "words"}, "text_mask": {1: "words"}} if frame_net.reads_text else None
     buffer = io.BytesIO()
-    previous = set_packed_linear(False)  # the MKL-packed Linear is an eager-only op
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer warnings on shape reads (dynamic in the graph) and deprecation
-            torch.onnx.export(frame_net.eval(), inputs, buffer, input_names=list(frame_net.input_names),
-                              output_names=list(OUTPUT_NAMES), opset_version=OPSET, dynamo=False,
-                              dynamic_axes=dynamic_axes)
-    finally:
-        set_packed_linear(previous)
+    # packed_linear(False): the MKL-packed Linear is an eager-only op
+    with packed_linear(False), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings on shape reads (dynamic in the graph) and deprecation
+        torch.onnx.export(frame_net.eval(), inputs, buffer, input_names=list(frame_net.input_names),
+                          output_names=list(OUTPUT_NAMES), opset_version=OPSET, dynamo=False, dynamic_axes=dynamic_axes)
     model = onnx.load_model_from_string(buffer.getvalue())
     entry = model.metadata_props.add()
     entry.key = RECORD_KEY

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lib.models.backbones.vit_onestream import OneStreamViT, TokenHook
-from lib.models.layers.linear import set_packed_linear
+from lib.models.layers.linear import packed_linear
 
 
 @dataclass
@@ -103,16 +103,6 @@ def spread_depths(mean: int, depth: int, count: int, generator: torch.Generator 
         raise ValueError(f"mean depth {mean} outside 1..{depth} (the backbone's blocks)")
     k = min(mean - 1, depth - mean)
     return torch.randint(mean - k, mean + k + 1, (count,), generator=generator)
-
-
-@contextmanager
-def packed_linear(enabled: bool):
-    """The prepacked Linear path on or off inside the block (a process-wide switch, restored on exit)."""
-    previous = set_packed_linear(enabled)
-    try:
-        yield
-    finally:
-        set_packed_linear(previous)
 
 
 class HaltingViT(OneStreamViT):

@@ -15,6 +15,8 @@ Each costs about 2.5x the weight's memory (ViT-B: 0.87 GB next to 0.34 GB of lin
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -33,6 +35,16 @@ def set_packed_linear(enabled: bool) -> bool:
     previous = _packed_linear_enabled
     _packed_linear_enabled = bool(enabled) and MKL_PACKING_AVAILABLE
     return previous
+
+
+@contextmanager
+def packed_linear(enabled: bool):
+    """The prepacked Linear path on or off inside a ``with`` block (a process-wide switch, restored on exit)."""
+    previous = set_packed_linear(enabled)
+    try:
+        yield
+    finally:
+        set_packed_linear(previous)
 
 
 def packed_linear_enabled() -> bool:
